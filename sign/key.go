@@ -15,7 +15,7 @@ import (
 	"io"
 	"strings"
 
-	"software.sslmate.com/src/go-pkcs12"
+	"github.com/ehcert/ehcert/keystore"
 )
 
 // Key is a private key that can sign requests: a crypto.Signer plus the certificate chain that goes into the
@@ -65,7 +65,7 @@ var ErrNoCertificate = errors.New("sign: no certificate for the private key")
 var ErrEncryptedPEM = errors.New("sign: encrypted PEM private keys are not supported; decrypt the key or use a PKCS#12 keystore")
 
 // ErrIncorrectPassword is returned by LoadPKCS12 when the keystore password is wrong. The error also matches
-// pkcs12.ErrIncorrectPassword with errors.Is.
+// keystore.ErrWrongPassword with errors.Is.
 var ErrIncorrectPassword = errors.New("sign: incorrect keystore password")
 
 // AliasNotFoundError reports that a PKCS#12 keystore has no private key under the requested alias.
@@ -317,76 +317,50 @@ const DefaultPKCS12Alias = "authentication"
 // certificates that chain up from it, the root excluded. A wrong password gives an error matching
 // ErrIncorrectPassword; a missing alias gives *AliasNotFoundError listing the aliases that exist.
 //
-// LoadPKCS12 reads DER keystores as OpenSSL, go-pkcs12 and keytool's key entries produce them, through
-// software.sslmate.com/src/go-pkcs12. That library refuses BER encoding (BouncyCastle, hence the connector,
-// may write it) and the JDK's trusted-certificate attribute (keytool -importcert); for those keystores use
-// package keystore (keystore.Decode) and wrap the entry with NewKey.
+// LoadPKCS12 reads every keystore the eHealth tools write (DER or BER, with or without trusted-certificate
+// entries, PBES2 or the legacy PKCS#12 ciphers) through package keystore.
 func LoadPKCS12(data []byte, password []byte, alias string) (Key, error) {
-	blocks, err := pkcs12.ToPEM(data, string(password))
+	ks, err := keystore.Decode(data, password)
 	if err != nil {
-		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+		if errors.Is(err, keystore.ErrWrongPassword) {
 			return nil, &incorrectPassword{err: err}
 		}
-		return nil, fmt.Errorf("sign: read PKCS#12 (keystores written by BouncyCastle or with keytool trusted entries "+
-			"need keystore.Decode, then sign.NewKey): %w", err)
+		return nil, fmt.Errorf("sign: read PKCS#12: %w", err)
 	}
-	type keyEntry struct {
-		name, localID string
-		block         *pem.Block
-	}
-	var (
-		keys  []keyEntry
-		certs []*x509.Certificate
-		ids   = map[*x509.Certificate]string{}
-	)
-	for _, b := range blocks {
-		switch b.Type {
-		case "PRIVATE KEY":
-			keys = append(keys, keyEntry{name: b.Headers["friendlyName"], localID: b.Headers["localKeyId"], block: b})
-		case "CERTIFICATE":
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("sign: parse PKCS#12 certificate: %w", err)
-			}
-			certs = append(certs, c)
-			if id := b.Headers["localKeyId"]; id != "" {
-				ids[c] = id
-			}
-		}
-	}
-	var chosen *keyEntry
 	want := alias
 	if want == "" {
 		want = DefaultPKCS12Alias
 	}
-	for i := range keys {
-		if strings.EqualFold(keys[i].name, want) {
-			chosen = &keys[i]
+	var chosen *keystore.KeyEntry
+	for i := range ks.Keys {
+		if strings.EqualFold(ks.Keys[i].Alias, want) {
+			chosen = &ks.Keys[i]
 			break
 		}
 	}
-	if chosen == nil && alias == "" && len(keys) == 1 {
-		chosen = &keys[0]
+	if chosen == nil && alias == "" && len(ks.Keys) == 1 {
+		chosen = &ks.Keys[0]
 	}
 	if chosen == nil {
 		e := &AliasNotFoundError{Alias: want}
-		for _, k := range keys {
-			e.Available = append(e.Available, k.name)
+		for _, k := range ks.Keys {
+			e.Available = append(e.Available, k.Alias)
 		}
 		return nil, e
 	}
-	// go-pkcs12 ToPEM re-encodes RSA keys as PKCS#1 and EC keys as SEC1 under the type "PRIVATE KEY".
-	signer, err := parseToPEMKey(chosen.block.Bytes)
-	if err != nil {
-		return nil, err
+	signer, ok := chosen.Key.(crypto.Signer)
+	if !ok {
+		return nil, &UnsupportedKeyError{Type: fmt.Sprintf("%T", chosen.Key)}
+	}
+	certs := append([]*x509.Certificate(nil), chosen.Chain...)
+	for _, t := range ks.Trusted {
+		certs = append(certs, t.Certificate)
 	}
 	var leaf *x509.Certificate
-	if chosen.localID != "" {
-		for _, c := range certs {
-			if ids[c] == chosen.localID && publicKeysEqual(signer.Public(), c.PublicKey) {
-				leaf = c
-				break
-			}
+	for _, c := range chosen.Chain {
+		if publicKeysEqual(signer.Public(), c.PublicKey) {
+			leaf = c
+			break
 		}
 	}
 	return keyWithChain(signer, certs, leaf)

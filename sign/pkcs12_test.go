@@ -13,6 +13,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ehcert/ehcert/internal/testenv"
+	"github.com/ehcert/ehcert/keystore"
 	"github.com/ehcert/ehcert/sign"
 )
 
@@ -82,7 +83,7 @@ func TestLoadPKCS12ConnectorKeystore(t *testing.T) {
 	}
 
 	_, err = sign.LoadPKCS12(data, []byte("wrong"), "")
-	if !errors.Is(err, sign.ErrIncorrectPassword) || !errors.Is(err, pkcs12.ErrIncorrectPassword) {
+	if !errors.Is(err, sign.ErrIncorrectPassword) || !errors.Is(err, keystore.ErrWrongPassword) {
 		t.Errorf("wrong password: %v", err)
 	}
 	if strings.Contains(err.Error(), "wrong") || strings.Contains(err.Error(), p12Password) {
@@ -110,8 +111,8 @@ func TestLoadPKCS12SingleKey(t *testing.T) {
 	}
 }
 
-// TestLoadPKCS12KeytoolTrustedEntry: go-pkcs12 cannot read the JDK's trusted-certificate attribute; the
-// error says where to go instead, and nothing panics.
+// TestLoadPKCS12KeytoolTrustedEntry: a connector-style keystore to which keytool added a trusted-certificate
+// entry (the JDK attribute go-pkcs12 refuses) loads, and the trusted CA completes the key's chain.
 func TestLoadPKCS12KeytoolTrustedEntry(t *testing.T) {
 	p := loadPKI(t)
 	path := connectorLikeKeystore(t, p)
@@ -121,12 +122,15 @@ func TestLoadPKCS12KeytoolTrustedEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = sign.LoadPKCS12(data, []byte(p12Password), "")
-	if err == nil {
-		t.Skip("go-pkcs12 now reads keytool trusted entries")
+	k, err := sign.LoadPKCS12(data, []byte(p12Password), "")
+	if err != nil {
+		t.Fatalf("keystore with a keytool trusted entry: %v", err)
 	}
-	if !strings.Contains(err.Error(), "keystore.Decode") {
-		t.Errorf("unhelpful error: %v", err)
+	if len(k.Chain()) == 0 {
+		t.Fatal("no chain")
+	}
+	if _, err := sign.Enveloped(k, []byte(`<R xmlns="urn:x" Id="_a"/>`)); err != nil {
+		t.Fatalf("sign with the loaded key: %v", err)
 	}
 }
 
