@@ -188,8 +188,16 @@ type Operation struct {
 		b.WriteString(fmt.Sprintf("\t{Name: %q, SOAPAction: SOAPAction%s,\n", w.name, op.Name))
 		b.WriteString(fmt.Sprintf("\t\tRequest: xml.Name{Space: %q, Local: %q}, Response: xml.Name{Space: %q, Local: %q},\n",
 			w.request.Space, w.request.Local, w.response.Space, w.response.Local))
+		req, err := exported(w.request.Local)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := exported(w.response.Local)
+		if err != nil {
+			return nil, err
+		}
 		b.WriteString(fmt.Sprintf("\t\tNewRequest: func() any { return new(%s) }, NewResponse: func() any { return new(%s) }},\n",
-			op.Request, op.Response))
+			req, resp))
 	}
 	b.WriteString("}\n\n")
 	b.WriteString(`// Operations returns the operations in WSDL order. The slice is a copy.

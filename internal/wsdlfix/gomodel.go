@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -63,6 +64,8 @@ type goDecl struct {
 	delegate   string // xsd type whose text methods the type forwards to
 	consts     []goConst
 	ct         *complexType
+	raw        bool   // the element's content is kept as raw XML (wsdlfix:raw)
+	via        string // the first message path that uses the declaration (for error messages)
 }
 
 type goField struct {
@@ -82,6 +85,8 @@ type builder struct {
 	byKey map[string]*goDecl // key: "ct:{ns}name", "st:{ns}name", "el:{ns}name"
 	names map[string]string  // Go name -> key, to catch collisions
 	queue []*goDecl
+	path  string          // message path being filled (GetCertificateResponse/Status/StatusCode), for errors
+	used  map[string]bool // hints that were applied ("raw:{ns}name", "any:{ns}type {ns}element")
 }
 
 func exported(s string) (string, error) {
@@ -98,27 +103,72 @@ func exported(s string) (string, error) {
 	return string(r), nil
 }
 
-// build creates the declarations reachable from the operations' messages.
+// build creates the declarations reachable from the operations' messages and checks with coverage that every
+// element and attribute of every message has a Go field.
 func build(svc *service) ([]*goDecl, error) {
-	b := &builder{set: svc.schemas, byKey: map[string]*goDecl{}, names: map[string]string{}}
+	b, err := buildModel(svc)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := coverage(svc, b); err != nil {
+		return nil, err
+	}
+	return b.decls, nil
+}
+
+// buildModel creates the declarations reachable from the operations' messages.
+func buildModel(svc *service) (*builder, error) {
+	b := &builder{set: svc.schemas, byKey: map[string]*goDecl{}, names: map[string]string{}, used: map[string]bool{}}
 	for _, op := range svc.operations {
 		for _, el := range []qname{op.request, op.response} {
+			b.path = el.Local
 			if _, err := b.elementDecl(svc.schemas.elements[el]); err != nil {
-				return nil, err
+				return nil, b.where(err)
 			}
 		}
 	}
 	for len(b.queue) > 0 {
 		d := b.queue[0]
 		b.queue = b.queue[1:]
+		b.path = d.via
 		if err := b.fill(d); err != nil {
-			return nil, err
+			return nil, b.where(err)
 		}
 	}
 	if err := b.checkNamespaces(); err != nil {
 		return nil, err
 	}
-	return b.decls, nil
+	if err := b.checkHintsUsed(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// where adds the message path being generated to an unsupported-construct error.
+func (b *builder) where(err error) error {
+	var ue *unsupportedError
+	if errors.As(err, &ue) && ue.Via == "" {
+		ue.Via = b.path
+	}
+	return err
+}
+
+// checkHintsUsed fails for a WSDL hint that changed nothing (a typo, or a schema change that moved the wildcard).
+func (b *builder) checkHintsUsed() error {
+	for q, n := range b.set.raw {
+		if !b.used["raw:"+q.String()] {
+			return fmt.Errorf("%s: wsdlfix:raw %s: no message uses this element; remove the hint", n.pos(), q)
+		}
+	}
+	for t, els := range b.set.anyHints {
+		for _, e := range els {
+			if !b.used["any:"+t.String()+" "+e.String()] {
+				return fmt.Errorf("%s: wsdlfix:any type %s element %s: no message uses a wildcard of this type; remove the hint",
+					b.set.hintNodes[t].pos(), t, e)
+			}
+		}
+	}
+	return nil
 }
 
 func (b *builder) register(key, name string, d *goDecl, n *node) error {
@@ -127,6 +177,7 @@ func (b *builder) register(key, name string, d *goDecl, n *node) error {
 	}
 	b.names[name] = key
 	b.byKey[key] = d
+	d.via = b.path
 	b.decls = append(b.decls, d)
 	return nil
 }
@@ -146,12 +197,18 @@ func (b *builder) elementDecl(e *elementDecl) (*goDecl, error) {
 	if ct == nil {
 		ct = b.set.complexTypes[e.typeName]
 		if ct == nil {
-			return nil, unsupported(e.node, "a message element of a simple type")
+			if b.set.isBroken("ct", e.typeName) {
+				return nil, b.set.missing(e.node, "ct", e.typeName)
+			}
+			return nil, unsupported(e.node, "a global element of a simple type used as a message or a raw element")
 		}
 	}
 	q := e.name
-	d := &goDecl{name: name, isStruct: true, xmlName: &q, ct: ct, doc: e.doc,
+	d := &goDecl{name: name, isStruct: true, xmlName: &q, ct: ct, doc: e.doc, raw: b.set.raw[e.name] != nil,
 		origin: fmt.Sprintf("the element %s (%s)", e.name, e.file.path)}
+	if d.raw {
+		b.used["raw:"+e.name.String()] = true
+	}
 	if e.doc == "" {
 		d.doc = ct.doc
 	}
@@ -208,7 +265,7 @@ func (b *builder) typeRef(n *node, t qname) (goRef, string, error) {
 		}
 		return goRef{d.name, kind}, d.name, nil
 	}
-	return goRef{}, "", fmt.Errorf("%s: type %s is not declared by the imported schemas", n.pos(), t)
+	return goRef{}, "", b.set.missingType(n, t)
 }
 
 func (b *builder) simpleDecl(st *simpleType) (*goDecl, error) {
@@ -258,7 +315,13 @@ func (b *builder) simpleDecl(st *simpleType) (*goDecl, error) {
 func (b *builder) fill(d *goDecl) error {
 	var attrs, elems []goField
 	var err error
-	if attrs, elems, err = b.flatten(d.ct, attrs, elems, map[*complexType]bool{}); err != nil {
+	if d.raw {
+		// wsdlfix:raw: the attributes as fields, the content as raw XML; the content model is not read.
+		if attrs, err = b.rawAttrs(d.ct, attrs, map[*node]bool{}); err != nil {
+			return err
+		}
+		elems = rawFields()
+	} else if attrs, elems, err = b.flatten(d.ct, attrs, elems, map[*complexType]bool{}); err != nil {
 		return err
 	}
 	seen := map[string]bool{"XMLName": true}
@@ -289,6 +352,9 @@ func (b *builder) flatten(ct *complexType, attrs, elems []goField, active map[*c
 	if ct.complexBase != (qname{}) {
 		base := b.set.complexTypes[ct.complexBase]
 		if base == nil {
+			if b.set.isBroken("ct", ct.complexBase) {
+				return nil, nil, b.set.missing(ct.node, "ct", ct.complexBase)
+			}
 			return nil, nil, unsupported(ct.node, "an extension of "+ct.complexBase.String()+" (not a declared complexType)")
 		}
 		if base.simpleBase != (qname{}) {
@@ -309,12 +375,8 @@ func (b *builder) flatten(ct *complexType, attrs, elems []goField, active map[*c
 		elems = append(elems, goField{name: "Value", typ: r.expr, tag: `xml:",chardata"`, typeDecl: decl,
 			doc: "Value is the element's text."})
 	}
-	for _, a := range ct.attrs {
-		f, err := b.attrField(a)
-		if err != nil {
-			return nil, nil, err
-		}
-		attrs = append(attrs, f)
+	if attrs, err = b.attrFields(ct.attrs, attrs, map[qname]bool{}); err != nil {
+		return nil, nil, err
 	}
 	if ct.seq != nil {
 		if elems, err = b.walk(ct, ct.seq, false, elems); err != nil {
@@ -324,11 +386,75 @@ func (b *builder) flatten(ct *complexType, attrs, elems []goField, active map[*c
 	return attrs, elems, nil
 }
 
+// rawAttrs appends the attribute fields of a raw element's type and of its bases.
+func (b *builder) rawAttrs(ct *complexType, attrs []goField, active map[*node]bool) ([]goField, error) {
+	if active[ct.node] {
+		return nil, unsupported(ct.node, "a type that extends itself")
+	}
+	active[ct.node] = true
+	defer delete(active, ct.node)
+	if ct.complexBase != (qname{}) {
+		base, err := b.set.attrsOnlyType(ct.node, ct.complexBase)
+		if err != nil {
+			return nil, err
+		}
+		if attrs, err = b.rawAttrs(base, attrs, active); err != nil {
+			return nil, err
+		}
+	}
+	if ct.simpleBase != (qname{}) {
+		return nil, unsupported(ct.node, "wsdlfix:raw on an element with simple content")
+	}
+	return b.attrFields(ct.attrs, attrs, map[qname]bool{})
+}
+
+// rawFields are the fields that keep an element's content as raw XML.
+func rawFields() []goField {
+	return []goField{
+		{name: "NamespaceDecls", typ: "[]xsd.NamespaceDecl", tag: `xml:"-"`,
+			doc: "NamespaceDecls are the prefixed namespace declarations written on the element (xmlns:ds=...), which InnerXML may use. Prefixes declared on ancestors are not kept."},
+		{name: "InnerXML", typ: "string", tag: `xml:",innerxml"`,
+			doc: "InnerXML is the element's content, byte for byte as read (xs:any: not interpreted)."},
+	}
+}
+
+// attrFields appends the fields of attribute declarations, expanding attribute group references.
+func (b *builder) attrFields(list []*attrDecl, attrs []goField, active map[qname]bool) ([]goField, error) {
+	for _, a := range list {
+		if a.group != (qname{}) {
+			g := b.set.attrGroups[a.group]
+			if g == nil {
+				return nil, b.set.missing(a.node, "ag", a.group)
+			}
+			if active[a.group] {
+				return nil, unsupported(a.node, "an attribute group that references itself")
+			}
+			active[a.group] = true
+			var err error
+			attrs, err = b.attrFields(g.attrs, attrs, active)
+			delete(active, a.group)
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		f, err := b.attrField(a)
+		if err != nil {
+			return nil, err
+		}
+		attrs = append(attrs, f)
+	}
+	return attrs, nil
+}
+
 func (b *builder) attrField(a *attrDecl) (goField, error) {
 	decl := a
 	if _, isRef := a.node.attr("ref"); isRef {
 		decl = b.set.attributes[a.name]
 		if decl == nil {
+			if b.set.isBroken("at", a.name) {
+				return goField{}, b.set.missing(a.node, "at", a.name)
+			}
 			return goField{}, fmt.Errorf("%s: attribute reference %s: no such global attribute", a.node.pos(), a.name)
 		}
 	}
@@ -410,7 +536,18 @@ func (b *builder) walk(ct *complexType, p *particle, opt bool, elems []goField) 
 	return nil, fmt.Errorf("%s: internal error: unknown particle", p.node.pos())
 }
 
-func (b *builder) elementField(e *elementDecl, optional bool) (goField, error) {
+func (b *builder) elementField(e *elementDecl, optional bool) (_ goField, err error) {
+	outer := b.path
+	b.path += "/" + e.name.Local
+	defer func() {
+		if err != nil {
+			err = b.where(err)
+		}
+		b.path = outer
+	}()
+	if err := b.set.resolveElement(e); err != nil {
+		return goField{}, err
+	}
 	name, err := exported(e.name.Local)
 	if err != nil {
 		return goField{}, fmt.Errorf("%s: %v", e.node.pos(), err)
@@ -423,7 +560,7 @@ func (b *builder) elementField(e *elementDecl, optional bool) (goField, error) {
 	many := e.max != 1
 	var r goRef
 	if e.anon != nil {
-		d, err := b.elementDecl(b.set.elements[e.name])
+		d, err := b.elementDecl(b.set.globalElement(e.name))
 		if err != nil {
 			return goField{}, err
 		}
@@ -468,15 +605,12 @@ func (b *builder) elementField(e *elementDecl, optional bool) (goField, error) {
 // raw XML (InnerXML). Otherwise: a typed field per global element named in a wsdlfix:element appinfo, then Any
 // for every other element.
 func (b *builder) anyFields(ct *complexType, p *particle, elems []goField) ([]goField, error) {
+	known := b.knownElements(ct, p)
 	only := ct.complexBase == (qname{}) && ct.simpleBase == (qname{}) && len(ct.seq.items) == 1 && ct.seq.items[0] == p
-	if only && len(p.known) == 0 {
-		return append(elems,
-			goField{name: "NamespaceDecls", typ: "[]xsd.NamespaceDecl", tag: `xml:"-"`,
-				doc: "NamespaceDecls are the prefixed namespace declarations written on the element (xmlns:ds=...), which InnerXML may use. Prefixes declared on ancestors are not kept."},
-			goField{name: "InnerXML", typ: "string", tag: `xml:",innerxml"`,
-				doc: "InnerXML is the element's content, byte for byte as read (xs:any: not interpreted)."}), nil
+	if only && len(known) == 0 {
+		return append(elems, rawFields()...), nil
 	}
-	for _, k := range p.known {
+	for _, k := range known {
 		g := b.set.elements[k]
 		if g == nil {
 			return nil, fmt.Errorf("%s: wsdlfix:element ref %s: no such global element", p.node.pos(), k)
@@ -495,6 +629,19 @@ func (b *builder) anyFields(ct *complexType, p *particle, elems []goField) ([]go
 	}
 	return append(elems, goField{name: "Any", typ: typ, tag: `xml:",any"`,
 		doc: "Any holds the elements matched by the wildcard that have no field of their own."}), nil
+}
+
+// knownElements lists the global elements that a wildcard gets typed fields for: those of a wsdlfix:element
+// appinfo on the xs:any, then those of wsdlfix:any hints of the WSDL for the enclosing named type.
+func (b *builder) knownElements(ct *complexType, p *particle) []qname {
+	known := append([]qname(nil), p.known...)
+	if ct.name != (qname{}) {
+		for _, e := range b.set.anyHints[ct.name] {
+			b.used["any:"+ct.name.String()+" "+e.String()] = true
+			known = append(known, e)
+		}
+	}
+	return known
 }
 
 // checkNamespaces handles unqualified local elements. encoding/xml writes every namespaced element with a

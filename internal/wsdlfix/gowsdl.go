@@ -88,6 +88,21 @@ func readGowsdl(path string, src []byte) (*gowsdlOutput, error) {
 	return out, nil
 }
 
+// sameMessage reports whether gowsdl's Go type for a message is the message element: gowsdl names it like the
+// element when the element has an anonymous type, like the element's type when it has a named type (eHealth's
+// published schemas: <xs:element name="GetCertificateRequest" type="GetCertificateRequestType"/>).
+func sameMessage(svc *service, goType string, el qname) bool {
+	if goType == el.Local {
+		return true
+	}
+	e := svc.schemas.elements[el]
+	if e == nil || e.anon != nil || e.typeName.Space == nsXSD {
+		return false
+	}
+	name, err := exported(e.typeName.Local)
+	return err == nil && goType == name
+}
+
 func starIdent(e ast.Expr) string {
 	if s, ok := e.(*ast.StarExpr); ok {
 		if id, ok := s.X.(*ast.Ident); ok {
@@ -118,12 +133,10 @@ func crossCheck(g *gowsdlOutput, svc *service, decls []*goDecl) error {
 			return fail("operation %d is %s in gowsdl's output, %s in the WSDL", i+1, gop.Name, name)
 		case gop.SOAPAction != op.soapAction:
 			return fail("operation %s: SOAPAction %q in gowsdl's output, %q in the WSDL", name, gop.SOAPAction, op.soapAction)
-		case gop.Request != op.request.Local:
-			return fail("operation %s: gowsdl's request type is %s, the request element is %s "+
-				"(message elements must have anonymous types so that both are named like the element)", name, gop.Request, op.request.Local)
-		case gop.Response != op.response.Local:
-			return fail("operation %s: gowsdl's response type is %s, the response element is %s "+
-				"(message elements must have anonymous types so that both are named like the element)", name, gop.Response, op.response.Local)
+		case !sameMessage(svc, gop.Request, op.request):
+			return fail("operation %s: gowsdl's request type is %s, the request element is %s", name, gop.Request, op.request)
+		case !sameMessage(svc, gop.Response, op.response):
+			return fail("operation %s: gowsdl's response type is %s, the response element is %s", name, gop.Response, op.response)
 		}
 	}
 	for _, d := range decls {

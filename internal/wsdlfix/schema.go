@@ -43,8 +43,33 @@ type schemaSet struct {
 	complexTypes map[qname]*complexType
 	simpleTypes  map[qname]*simpleType
 	attributes   map[qname]*attrDecl
-	// locals lists every local element declaration (to find how a type is used).
-	locals []*elementDecl
+	attrGroups   map[qname]*attrGroup
+	// broken holds the error of each global declaration that could not be read ("ct:{ns}name", "st:...",
+	// "el:...", "at:...", "ag:..."). It is reported when, and only when, a message uses the declaration: schemas
+	// such as the W3C xmldsig schema declare much that the messages never use.
+	broken map[string]error
+	// raw lists the global elements whose content is kept as raw XML (wsdlfix:raw hints of the WSDL).
+	raw map[qname]*node
+	// anyHints maps a complexType to the global elements its wildcard gets typed fields for (wsdlfix:any hints
+	// of the WSDL).
+	anyHints  map[qname][]qname
+	hintNodes map[qname]*node
+	// rawDecls are the global elements of raw: the declaration with a type that holds only the attributes.
+	rawDecls map[qname]*elementDecl
+	// nodes are the global element and complexType declarations ("el:{ns}name", "ct:{ns}name"), read or not.
+	nodes map[string]nodeRef
+}
+
+type nodeRef struct {
+	node *node
+	file *schemaFile
+}
+
+// attrGroup is a named xs:attributeGroup: its attributes and the groups it references, in order.
+type attrGroup struct {
+	node  *node
+	name  qname
+	attrs []*attrDecl
 }
 
 type schemaFile struct {
@@ -54,6 +79,7 @@ type schemaFile struct {
 }
 
 type elementDecl struct {
+	resolved bool // resolveElement ran
 	node     *node
 	name     qname        // the element's name in instances
 	ref      bool         // declared with ref= (name and type come from the global declaration)
@@ -97,6 +123,7 @@ type particle struct {
 
 type attrDecl struct {
 	node     *node
+	group    qname // an xs:attributeGroup reference (no other field is set)
 	name     qname
 	typeName qname       // named type or built-in
 	anon     *simpleType // anonymous simple type
@@ -150,6 +177,12 @@ func loadService(wsdlPath string) (*service, error) {
 					return nil, unsupported(s, "content of wsdl:types other than xs:schema")
 				}
 				for _, imp := range s.children {
+					if imp.name.Space == nsXSD && imp.name.Local == "annotation" {
+						if err := set.readHints(imp); err != nil {
+							return nil, err
+						}
+						continue
+					}
 					if imp.name.Space != nsXSD || imp.name.Local != "import" {
 						return nil, unsupported(imp, "an inline schema with declarations (put them in an imported .xsd file)")
 					}
@@ -302,17 +335,97 @@ func loadService(wsdlPath string) (*service, error) {
 			return nil, fmt.Errorf("%s: operation %s names an undeclared message", wsdlPath, po.name)
 		}
 		for _, el := range []qname{req, resp} {
+			if set.isBroken("el", el) {
+				return nil, set.missing(root, "el", el)
+			}
 			if set.elements[el] == nil {
 				return nil, fmt.Errorf("%s: operation %s: element %s is not declared by the imported schemas", wsdlPath, po.name, el)
 			}
 		}
 		svc.operations = append(svc.operations, &operation{name: po.name, soapAction: action, request: req, response: resp})
 	}
-	if err := set.resolve(); err != nil {
-		return nil, err
+	for q, n := range set.raw {
+		if _, ok := set.nodes["el:"+q.String()]; !ok {
+			return nil, fmt.Errorf("%s: wsdlfix:raw names %s, which is not a global element of the imported schemas", n.pos(), q)
+		}
+		e, err := set.rawElement(q)
+		if err != nil {
+			return nil, err
+		}
+		set.rawDecls[q] = e
+	}
+	for t, els := range set.anyHints {
+		n := set.hintNodes[t]
+		if set.complexTypes[t] == nil && !set.isBroken("ct", t) {
+			return nil, fmt.Errorf("%s: wsdlfix:any names type %s, which is not a complexType of the imported schemas", n.pos(), t)
+		}
+		for _, e := range els {
+			if set.elements[e] == nil && !set.isBroken("el", e) {
+				return nil, fmt.Errorf("%s: wsdlfix:any names element %s, which is not a global element of the imported schemas", n.pos(), e)
+			}
+		}
 	}
 	svc.schemas = set
 	return svc, nil
+}
+
+// readHints reads the wsdlfix hints of a WSDL: an xs:annotation of the inline xs:schema whose
+// <xs:appinfo source="urn:ehcert:wsdlfix"> holds
+//
+//	<wsdlfix:raw element="ds:Signature"/>                                    keep the element's content as raw XML
+//	<wsdlfix:any type="core:StatusDetailType" element="etee:EteeStatusDetail"/> a typed field in a wildcard
+//
+// Hints say how to map schemas that are used unchanged (eHealth's published XSDs); they never add or remove an
+// element or attribute of the XML.
+func (set *schemaSet) readHints(ann *node) error {
+	for _, ai := range ann.children {
+		switch {
+		case ai.name.Space == nsXSD && ai.name.Local == "documentation":
+			continue
+		case ai.name.Space != nsXSD || ai.name.Local != "appinfo":
+			return unsupported(ai, "annotation content")
+		case ai.attrOr("source", "") != nsWsdlfix:
+			continue
+		}
+		for _, h := range ai.children {
+			if h.name.Space != nsWsdlfix {
+				return unsupported(h, "a hint other than wsdlfix:raw or wsdlfix:any")
+			}
+			switch h.name.Local {
+			case "raw":
+				if err := h.checkAttrs("element"); err != nil {
+					return err
+				}
+				q, err := h.qname(h.attrOr("element", ""))
+				if err != nil {
+					return err
+				}
+				if set.raw[q] != nil {
+					return fmt.Errorf("%s: wsdlfix:raw %s given twice", h.pos(), q)
+				}
+				set.raw[q] = h
+			case "any":
+				if err := h.checkAttrs("type", "element"); err != nil {
+					return err
+				}
+				t, err := h.qname(h.attrOr("type", ""))
+				if err != nil {
+					return err
+				}
+				e, err := h.qname(h.attrOr("element", ""))
+				if err != nil {
+					return err
+				}
+				set.anyHints[t] = append(set.anyHints[t], e)
+				if set.hintNodes[t] == nil {
+					set.hintNodes[t] = h
+				}
+			default:
+				return unsupported(h, "a hint other than wsdlfix:raw or wsdlfix:any")
+			}
+		}
+	}
+	return nil
 }
 
 func newSchemaSet() *schemaSet {
@@ -321,7 +434,54 @@ func newSchemaSet() *schemaSet {
 		complexTypes: map[qname]*complexType{},
 		simpleTypes:  map[qname]*simpleType{},
 		attributes:   map[qname]*attrDecl{},
+		attrGroups:   map[qname]*attrGroup{},
+		broken:       map[string]error{},
+		raw:          map[qname]*node{},
+		anyHints:     map[qname][]qname{},
+		hintNodes:    map[qname]*node{},
+		rawDecls:     map[qname]*elementDecl{},
+		nodes:        map[string]nodeRef{},
 	}
+}
+
+// missing returns the error for a declaration that a message uses but that is not in the schema set: the error
+// that made it unreadable, or "not declared".
+func (set *schemaSet) missing(n *node, kind string, q qname) error {
+	if err := set.broken[kind+":"+q.String()]; err != nil {
+		return err
+	}
+	what := map[string]string{"el": "element", "ct": "complexType", "st": "simpleType", "at": "attribute",
+		"ag": "attributeGroup", "type": "type"}[kind]
+	return fmt.Errorf("%s: %s %s is not declared by the imported schemas", n.pos(), what, q)
+}
+
+// isBroken reports whether a global declaration of that kind and name exists but could not be read.
+func (set *schemaSet) isBroken(kind string, q qname) bool {
+	return set.broken[kind+":"+q.String()] != nil
+}
+
+// declare records a global declaration, or the error that made it unreadable. A name declared twice is an error
+// either way.
+func (set *schemaSet) declare(c *node, kind string, q qname, taken bool, err error, add func()) error {
+	if taken || set.broken[kind+":"+q.String()] != nil ||
+		(kind == "ct" || kind == "st") && (set.broken["ct:"+q.String()] != nil || set.broken["st:"+q.String()] != nil) {
+		return fmt.Errorf("%s: %s declared twice", c.pos(), q)
+	}
+	if err != nil {
+		set.broken[kind+":"+q.String()] = err
+		return nil
+	}
+	add()
+	return nil
+}
+
+// globalName is the name of a global declaration (needed before it is parsed, to record a parse error).
+func globalName(c *node, f *schemaFile) (qname, error) {
+	name, ok := c.attr("name")
+	if !ok || name == "" {
+		return qname{}, fmt.Errorf("%s: global declaration without name", c.pos())
+	}
+	return qname{f.tns, name}, nil
 }
 
 // load parses one schema file and, recursively, the files it imports.
@@ -382,44 +542,118 @@ func (set *schemaSet) load(path, wantNS string) error {
 			if err := set.load(filepath.Join(filepath.Dir(path), loc), c.attrOr("namespace", "")); err != nil {
 				return err
 			}
-		case "element":
-			e, err := parseElement(c, f, true)
-			if err != nil {
+		case "element", "complexType", "simpleType", "attribute", "attributeGroup":
+			if err := set.loadGlobal(c, f); err != nil {
 				return err
 			}
-			if set.elements[e.name] != nil {
-				return fmt.Errorf("%s: element %s declared twice", c.pos(), e.name)
-			}
-			set.elements[e.name] = e
-		case "complexType":
-			ct, err := set.parseComplexType(c, f, true)
-			if err != nil {
-				return err
-			}
-			if set.complexTypes[ct.name] != nil || set.simpleTypes[ct.name] != nil {
-				return fmt.Errorf("%s: type %s declared twice", c.pos(), ct.name)
-			}
-			set.complexTypes[ct.name] = ct
-		case "simpleType":
-			st, err := parseSimpleType(c, f, true)
-			if err != nil {
-				return err
-			}
-			if set.complexTypes[st.name] != nil || set.simpleTypes[st.name] != nil {
-				return fmt.Errorf("%s: type %s declared twice", c.pos(), st.name)
-			}
-			set.simpleTypes[st.name] = st
-		case "attribute":
-			a, err := parseAttribute(c, f, true)
-			if err != nil {
-				return err
-			}
-			set.attributes[a.name] = a
+		case "group", "notation":
+			// A named model group contributes nothing until a content model references it, and xs:group
+			// references are refused where they occur; a notation describes no element or attribute.
 		default:
 			return unsupported(c, "xs:"+c.name.Local)
 		}
 	}
 	return nil
+}
+
+// loadGlobal reads one global declaration. An error in its content is recorded (see schemaSet.broken) and
+// reported if a message uses the declaration; a missing name or a name declared twice stops loading.
+func (set *schemaSet) loadGlobal(c *node, f *schemaFile) error {
+	q, err := globalName(c, f)
+	if err != nil {
+		return err
+	}
+	switch c.name.Local {
+	case "element":
+		if _, ok := c.attr("substitutionGroup"); ok {
+			// Not deferred: a member of a substitution group changes the XML of every message that uses the
+			// group's head, although no message names the member.
+			return unsupported(c, "substitutionGroup")
+		}
+		set.nodes["el:"+q.String()] = nodeRef{c, f}
+	case "complexType":
+		set.nodes["ct:"+q.String()] = nodeRef{c, f}
+	}
+	switch c.name.Local {
+	case "element":
+		e, err := parseElement(c, f, true)
+		if err == nil && e.typeName == (qname{}) {
+			for _, x := range c.children {
+				if x.name.Space == nsXSD && x.name.Local == "complexType" {
+					if e.anon, err = set.parseComplexType(x, f, false); err != nil {
+						break
+					}
+				}
+			}
+			if err == nil && e.anon == nil {
+				err = unsupported(c, "an element without type (xs:anyType)")
+			}
+		}
+		return set.declare(c, "el", q, set.elements[q] != nil, err, func() { set.elements[q] = e })
+	case "complexType":
+		ct, err := set.parseComplexType(c, f, true)
+		return set.declare(c, "ct", q, set.complexTypes[q] != nil || set.simpleTypes[q] != nil, err,
+			func() { set.complexTypes[q] = ct })
+	case "simpleType":
+		st, err := parseSimpleType(c, f, true)
+		return set.declare(c, "st", q, set.complexTypes[q] != nil || set.simpleTypes[q] != nil, err,
+			func() { set.simpleTypes[q] = st })
+	case "attribute":
+		a, err := parseAttribute(c, f, true)
+		return set.declare(c, "at", q, set.attributes[q] != nil, err, func() { set.attributes[q] = a })
+	default: // attributeGroup
+		g, err := parseAttrGroup(c, f)
+		return set.declare(c, "ag", q, set.attrGroups[q] != nil, err, func() { set.attrGroups[q] = g })
+	}
+}
+
+// parseAttrGroup reads a named xs:attributeGroup.
+func parseAttrGroup(n *node, f *schemaFile) (*attrGroup, error) {
+	if err := n.checkAttrs("name"); err != nil {
+		return nil, err
+	}
+	g := &attrGroup{node: n, name: qname{f.tns, n.attrOr("name", "")}}
+	for _, c := range n.children {
+		switch {
+		case c.name.Space == nsXSD && c.name.Local == "annotation":
+		case c.name.Space == nsXSD && c.name.Local == "attribute":
+			a, err := parseAttribute(c, f, false)
+			if err != nil {
+				return nil, err
+			}
+			g.attrs = append(g.attrs, a)
+		case c.name.Space == nsXSD && c.name.Local == "attributeGroup":
+			a, err := parseAttrGroupRef(c)
+			if err != nil {
+				return nil, err
+			}
+			g.attrs = append(g.attrs, a)
+		default:
+			return nil, unsupported(c, c.display()+" in an xs:attributeGroup")
+		}
+	}
+	return g, nil
+}
+
+// parseAttrGroupRef reads <xs:attributeGroup ref="..."/> inside a complexType, an extension or a group.
+func parseAttrGroupRef(n *node) (*attrDecl, error) {
+	if err := n.checkAttrs("ref"); err != nil {
+		return nil, err
+	}
+	ref, ok := n.attr("ref")
+	if !ok {
+		return nil, unsupported(n, "an xs:attributeGroup without ref inside a type")
+	}
+	q, err := n.qname(ref)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range n.children {
+		if c.name.Space != nsXSD || c.name.Local != "annotation" {
+			return nil, unsupported(c, "content of an xs:attributeGroup reference")
+		}
+	}
+	return &attrDecl{node: n, group: q}, nil
 }
 
 func fixFile(n *node, file string) {
@@ -439,10 +673,8 @@ func documentation(n *node) (string, error) {
 		for _, d := range c.children {
 			switch {
 			case d.name.Space == nsXSD && d.name.Local == "documentation":
-				if len(d.children) > 0 {
-					return "", unsupported(d, "markup inside xs:documentation")
-				}
-				parts = append(parts, strings.Join(strings.Fields(d.text), " "))
+				// Markup (the W3C schemas use XHTML) is reduced to its text.
+				parts = append(parts, strings.Join(strings.Fields(allText(d)), " "))
 			case d.name.Space == nsXSD && d.name.Local == "appinfo":
 			default:
 				return "", unsupported(d, "annotation content")
@@ -450,6 +682,24 @@ func documentation(n *node) (string, error) {
 		}
 	}
 	return strings.Join(parts, "\n\n"), nil
+}
+
+// allText returns the character data of n and its descendants, in document order.
+func allText(n *node) string {
+	if len(n.children) == 0 {
+		return n.text
+	}
+	var b strings.Builder
+	for i, c := range n.children {
+		if i < len(n.textParts) {
+			b.WriteString(n.textParts[i])
+		}
+		b.WriteString(allText(c))
+	}
+	if len(n.textParts) > len(n.children) {
+		b.WriteString(n.textParts[len(n.children)])
+	}
+	return b.String()
 }
 
 func parseOccurs(n *node) (min, max int, err error) {
@@ -593,6 +843,12 @@ func (set *schemaSet) parseComplexType(n *node, f *schemaFile, named bool) (*com
 				return nil, err
 			}
 			ct.attrs = append(ct.attrs, a)
+		case "attributeGroup":
+			a, err := parseAttrGroupRef(c)
+			if err != nil {
+				return nil, err
+			}
+			ct.attrs = append(ct.attrs, a)
 		case "complexContent", "simpleContent":
 			if err := c.checkAttrs(); err != nil {
 				return nil, err
@@ -635,6 +891,12 @@ func (set *schemaSet) parseComplexType(n *node, f *schemaFile, named bool) (*com
 						return nil, err
 					}
 					ct.attrs = append(ct.attrs, a)
+				case x.name.Space == nsXSD && x.name.Local == "attributeGroup":
+					a, err := parseAttrGroupRef(x)
+					if err != nil {
+						return nil, err
+					}
+					ct.attrs = append(ct.attrs, a)
 				default:
 					return nil, unsupported(x, "xs:"+x.name.Local+" inside xs:extension of xs:"+c.name.Local)
 				}
@@ -666,7 +928,6 @@ func (set *schemaSet) parseSequence(n *node, f *schemaFile) (*particle, error) {
 			if err != nil {
 				return nil, err
 			}
-			set.locals = append(set.locals, e)
 			p.items = append(p.items, &particle{node: c, kind: pElement, min: e.min, max: e.max, elem: e})
 		case "sequence":
 			s, err := set.parseSequence(c, f)
@@ -875,50 +1136,157 @@ func parseSimpleType(n *node, f *schemaFile, named bool) (*simpleType, error) {
 	return st, nil
 }
 
-// resolve completes references: anonymous types of global elements, element and attribute references, and
-// checks that every named type exists.
-func (set *schemaSet) resolve() error {
-	// Anonymous complex types of global elements.
-	for _, e := range set.elements {
-		if e.typeName != (qname{}) {
-			continue
+// rawElement reads a global element named by a wsdlfix:raw hint: its name and, from its type, only the
+// attributes and the extension base. Its content model is not read at all (it may use any construct).
+func (set *schemaSet) rawElement(q qname) (*elementDecl, error) {
+	ref := set.nodes["el:"+q.String()]
+	n := ref.node
+	e := &elementDecl{node: n, name: q, global: true, min: 1, max: 1, file: ref.file, resolved: true}
+	e.doc, _ = documentation(n) // documentation only
+	if t, ok := n.attr("type"); ok {
+		tq, err := n.qname(t)
+		if err != nil {
+			return nil, err
 		}
-		for _, c := range e.node.children {
-			if c.name.Space == nsXSD && c.name.Local == "complexType" {
-				ct, err := set.parseComplexType(c, e.file, false)
+		if tq.Space == nsXSD || set.simpleTypes[tq] != nil || set.isBroken("st", tq) {
+			return nil, unsupported(n, "wsdlfix:raw on an element of a simple type")
+		}
+		if e.anon, err = set.attrsOnlyType(n, tq); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+	for _, c := range n.children {
+		if c.name.Space == nsXSD && c.name.Local == "complexType" {
+			var err error
+			if e.anon, err = parseTypeAttrs(c, ref.file); err != nil {
+				return nil, err
+			}
+			return e, nil
+		}
+	}
+	return nil, unsupported(n, "wsdlfix:raw on an element without a complex type")
+}
+
+// attrsOnlyType returns a named complexType as far as its attributes are concerned: the parsed type, or, when
+// its content could not be read, the type read again without its content model.
+func (set *schemaSet) attrsOnlyType(n *node, q qname) (*complexType, error) {
+	if ct := set.complexTypes[q]; ct != nil {
+		return ct, nil
+	}
+	if ref, ok := set.nodes["ct:"+q.String()]; ok {
+		return parseTypeAttrs(ref.node, ref.file)
+	}
+	return nil, set.missingType(n, q)
+}
+
+// parseTypeAttrs reads a complexType's attributes, attribute group references and extension base, and nothing
+// of its content model (elements, wildcards, mixed content).
+func parseTypeAttrs(n *node, f *schemaFile) (*complexType, error) {
+	ct := &complexType{node: n, file: f}
+	if name, ok := n.attr("name"); ok {
+		ct.name = qname{f.tns, name}
+	}
+	ct.doc, _ = documentation(n)
+	collect := func(parent *node) error {
+		for _, c := range parent.children {
+			if c.name.Space != nsXSD {
+				continue
+			}
+			switch c.name.Local {
+			case "attribute":
+				a, err := parseAttribute(c, f, false)
 				if err != nil {
 					return err
 				}
-				e.anon = ct
+				ct.attrs = append(ct.attrs, a)
+			case "attributeGroup":
+				a, err := parseAttrGroupRef(c)
+				if err != nil {
+					return err
+				}
+				ct.attrs = append(ct.attrs, a)
+			case "anyAttribute":
+				return unsupported(c, "xs:anyAttribute (attributes without a Go field would be lost)")
 			}
 		}
-		if e.anon == nil {
-			return unsupported(e.node, "an element without type (xs:anyType)")
+		return nil
+	}
+	if err := collect(n); err != nil {
+		return nil, err
+	}
+	for _, c := range n.children {
+		if c.name.Space != nsXSD || c.name.Local != "complexContent" && c.name.Local != "simpleContent" {
+			continue
+		}
+		for _, x := range c.children {
+			switch {
+			case x.name.Space != nsXSD || x.name.Local == "annotation":
+			case x.name.Local == "extension":
+				base, err := x.qname(x.attrOr("base", ""))
+				if err != nil {
+					return nil, err
+				}
+				if c.name.Local == "complexContent" {
+					ct.complexBase = base
+				} else {
+					ct.simpleBase = base
+				}
+				if err := collect(x); err != nil {
+					return nil, err
+				}
+			default:
+				return nil, unsupported(x, "xs:"+x.name.Local+" inside xs:"+c.name.Local+" (only xs:extension is supported)")
+			}
 		}
 	}
-	for _, e := range set.locals {
-		if err := set.resolveElement(e); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ct, nil
 }
 
+// globalElement returns the global element declaration for q: the attributes-only one of a raw element.
+func (set *schemaSet) globalElement(q qname) *elementDecl {
+	if e := set.rawDecls[q]; e != nil {
+		return e
+	}
+	return set.elements[q]
+}
+
+// resolveElement completes a local element declaration when a message uses it: an element reference takes the
+// type of the global element; a named type must be declared.
 func (set *schemaSet) resolveElement(e *elementDecl) error {
+	if e.resolved {
+		return nil
+	}
 	if e.ref {
-		g := set.elements[e.name]
+		g := set.globalElement(e.name)
 		if g == nil {
+			if set.isBroken("el", e.name) {
+				return set.missing(e.node, "el", e.name)
+			}
 			return fmt.Errorf("%s: element reference %s: no such global element", e.node.pos(), e.name)
 		}
 		e.typeName, e.anon = g.typeName, g.anon
 		if e.doc == "" {
 			e.doc = g.doc
 		}
-		if g.anon != nil {
-			return nil
+	}
+	if e.anon == nil {
+		if err := set.checkType(e.node, e.typeName); err != nil {
+			return err
 		}
 	}
-	return set.checkType(e.node, e.typeName)
+	e.resolved = true
+	return nil
+}
+
+// missingType is missing for a type name (complex or simple).
+func (set *schemaSet) missingType(n *node, t qname) error {
+	for _, k := range []string{"ct", "st"} {
+		if set.isBroken(k, t) {
+			return set.missing(n, k, t)
+		}
+	}
+	return set.missing(n, "type", t)
 }
 
 func (set *schemaSet) checkType(n *node, t qname) error {
@@ -929,7 +1297,7 @@ func (set *schemaSet) checkType(n *node, t qname) error {
 		return nil
 	}
 	if set.complexTypes[t] == nil && set.simpleTypes[t] == nil {
-		return fmt.Errorf("%s: type %s is not declared by the imported schemas", n.pos(), t)
+		return set.missingType(n, t)
 	}
 	return nil
 }

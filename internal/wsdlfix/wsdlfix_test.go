@@ -133,14 +133,14 @@ func TestUnsupportedConstructFailsClearly(t *testing.T) {
           <xs:element name="Phone" type="xs:string"/>
         </xs:choice>`)
 	chdir(t, dir)
-	if err := run([]string{"-prepare", "raw"}, os.Stderr); err != nil {
+	if err := run([]string{"-prepare", "raw"}, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	runGowsdl(t, dir, "raw", "tiny", "tiny.wsdl")
 	if _, err := os.Stat(filepath.Join("raw", "tiny", "tiny.go")); err != nil {
 		t.Fatalf("gowsdl wrote nothing: %v", err)
 	}
-	err := run([]string{"-raw", "raw", "-out", "gen", "tiny.wsdl=tiny"}, os.Stderr)
+	err := run([]string{"-raw", "raw", "-out", "gen", "tiny.wsdl=tiny"}, os.Stdout, os.Stderr)
 	var ue *unsupportedError
 	if !errors.As(err, &ue) {
 		t.Fatalf("run = %v, want an *unsupportedError", err)
@@ -163,11 +163,11 @@ func TestTinyServiceGenerates(t *testing.T) {
 	dir := writeTiny(t, `        <xs:element name="Pair" type="p:PairType" maxOccurs="unbounded"/>
         <xs:sequence minOccurs="0"><xs:element name="When" type="xs:dateTime"/></xs:sequence>`)
 	chdir(t, dir)
-	if err := run([]string{"-prepare", "raw"}, os.Stderr); err != nil {
+	if err := run([]string{"-prepare", "raw"}, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	runGowsdl(t, dir, "raw", "tiny", "tiny.wsdl")
-	if err := run([]string{"-raw", "raw", "-out", "gen", "tiny.wsdl=tiny"}, os.Stderr); err != nil {
+	if err := run([]string{"-raw", "raw", "-out", "gen", "tiny.wsdl=tiny"}, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	types, err := os.ReadFile(filepath.Join("gen", "tiny", "types.go"))
@@ -202,11 +202,11 @@ func TestTinyServiceGenerates(t *testing.T) {
 	// one kept.
 	os.WriteFile(filepath.Join("gen", "tiny", "old.go"), []byte(generatedPrefix+" from x. DO NOT EDIT.\n\npackage tiny\n"), 0o600)
 	os.WriteFile(filepath.Join("gen", "tiny", "mine_test.go"), []byte("package tiny\n"), 0o600)
-	if err := run([]string{"-prepare", "raw"}, os.Stderr); err != nil {
+	if err := run([]string{"-prepare", "raw"}, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	runGowsdl(t, dir, "raw", "tiny", "tiny.wsdl")
-	if err := run([]string{"-raw", "raw", "-out", "gen", "tiny.wsdl=tiny"}, os.Stderr); err != nil {
+	if err := run([]string{"-raw", "raw", "-out", "gen", "tiny.wsdl=tiny"}, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join("gen", "tiny", "old.go")); !os.IsNotExist(err) {
@@ -221,7 +221,7 @@ func TestTinyServiceGenerates(t *testing.T) {
 func TestCrossCheckWithGowsdl(t *testing.T) {
 	dir := writeTiny(t, `        <xs:element name="Name" type="xs:string"/>`)
 	chdir(t, dir)
-	if err := run([]string{"-prepare", "raw"}, os.Stderr); err != nil {
+	if err := run([]string{"-prepare", "raw"}, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	runGowsdl(t, dir, "raw", "tiny", "tiny.wsdl")
@@ -231,7 +231,7 @@ func TestCrossCheckWithGowsdl(t *testing.T) {
 		t.Fatalf("gowsdl output without the SOAPAction:\n%s", src)
 	}
 	os.WriteFile(raw, bytes.Replace(src, []byte(`"urn:tiny:ping"`), []byte(`"urn:tiny:Ping"`), 1), 0o600)
-	err := run([]string{"-raw", "raw", "-out", "gen", "tiny.wsdl=tiny"}, os.Stderr)
+	err := run([]string{"-raw", "raw", "-out", "gen", "tiny.wsdl=tiny"}, os.Stdout, os.Stderr)
 	if err == nil || !strings.Contains(err.Error(), "disagrees") || !strings.Contains(err.Error(), "SOAPAction") {
 		t.Fatalf("run = %v, want a disagreement about the SOAPAction", err)
 	}
@@ -240,7 +240,7 @@ func TestCrossCheckWithGowsdl(t *testing.T) {
 // Constructs that must stop generation, checked without gowsdl (the schema is read before gowsdl's output).
 func TestUnsupportedConstructs(t *testing.T) {
 	cases := []struct{ name, content, want string }{
-		{"all", `<xs:element name="X" type="xs:string"/></xs:sequence></xs:complexType></xs:element>
+		{"all", `<xs:element name="X" type="p:T"/></xs:sequence></xs:complexType></xs:element>
   <xs:complexType name="T"><xs:all><xs:element name="Y" type="xs:string"/></xs:all></xs:complexType>
   <xs:element name="Z"><xs:complexType><xs:sequence>`, "xs:all"},
 		{"group", `<xs:group ref="p:G"/>`, "xs:group"},
@@ -251,6 +251,9 @@ func TestUnsupportedConstructs(t *testing.T) {
 		{"local anonymous type", `<xs:element name="X"><xs:complexType/></xs:element>`, "anonymous complexType on a local element"},
 		{"any before elements", `<xs:any/><xs:element name="X" type="xs:string"/>`, "xs:any before other particles"},
 		{"substitution group", `<xs:element ref="p:PingResponse" minOccurs="0"/><xs:element name="X" type="xs:string" block="all"/>`, `attribute "block"`},
+		{"substitution group member", `<xs:element name="X" type="xs:string"/></xs:sequence></xs:complexType></xs:element>
+  <xs:element name="Head" type="xs:string"/><xs:element name="Member" type="xs:string" substitutionGroup="p:Head"/>
+  <xs:element name="Z"><xs:complexType><xs:sequence>`, "substitutionGroup"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -291,14 +294,14 @@ func TestCommittedBindingsAreUpToDate(t *testing.T) {
 	raw := filepath.Join(scratch, "raw")
 	out := filepath.Join(scratch, "gen")
 	chdir(t, root)
-	if err := run([]string{"-prepare", raw}, os.Stderr); err != nil {
+	if err := run([]string{"-prepare", raw}, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	for _, pkg := range []string{"certra", "etkra"} {
 		runGowsdl(t, root, raw, pkg, "wsdl/"+pkg+"-proxy-v2.wsdl")
 	}
 	if err := run([]string{"-raw", raw, "-out", out,
-		"wsdl/certra-proxy-v2.wsdl=certra", "wsdl/etkra-proxy-v2.wsdl=etkra"}, os.Stderr); err != nil {
+		"wsdl/certra-proxy-v2.wsdl=certra", "wsdl/etkra-proxy-v2.wsdl=etkra"}, os.Stdout, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
 	for _, pkg := range []string{"certra", "etkra"} {
@@ -325,10 +328,10 @@ func TestScratchDirectoryMustBeOurs(t *testing.T) {
 	if err := os.WriteFile(precious, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := run([]string{"-raw", dir, "-out", filepath.Join(dir, "gen"), "x.wsdl=x"}, os.Stderr); err == nil {
+	if err := run([]string{"-raw", dir, "-out", filepath.Join(dir, "gen"), "x.wsdl=x"}, os.Stdout, os.Stderr); err == nil {
 		t.Error("-raw accepted a directory -prepare did not make")
 	}
-	if err := run([]string{"-prepare", dir}, os.Stderr); err == nil {
+	if err := run([]string{"-prepare", dir}, os.Stdout, os.Stderr); err == nil {
 		t.Error("-prepare removed a directory it did not make")
 	}
 	if _, err := os.Stat(precious); err != nil {
@@ -336,7 +339,7 @@ func TestScratchDirectoryMustBeOurs(t *testing.T) {
 	}
 	scratch := filepath.Join(dir, "scratch")
 	for i := 0; i < 2; i++ { // a second -prepare replaces the first
-		if err := run([]string{"-prepare", scratch}, os.Stderr); err != nil {
+		if err := run([]string{"-prepare", scratch}, os.Stdout, os.Stderr); err != nil {
 			t.Fatal(err)
 		}
 	}

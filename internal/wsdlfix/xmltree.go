@@ -16,9 +16,11 @@ type node struct {
 	attrs    []xml.Attr
 	children []*node
 	text     string
-	ns       map[string]string // prefix -> namespace; "" is the default namespace
-	file     string
-	line     int
+	// textParts[i] is the character data before children[i]; the last one follows the last child.
+	textParts []string
+	ns        map[string]string // prefix -> namespace; "" is the default namespace
+	file      string
+	line      int
 }
 
 // parseFile reads an XML document into a tree.
@@ -63,6 +65,7 @@ func parseTree(file string, data []byte) (*node, error) {
 			}
 			if len(stack) > 0 {
 				p := stack[len(stack)-1]
+				p.growText()
 				p.children = append(p.children, n)
 			} else {
 				root = n
@@ -72,7 +75,10 @@ func parseTree(file string, data []byte) (*node, error) {
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
 			if len(stack) > 0 {
-				stack[len(stack)-1].text += string(t)
+				p := stack[len(stack)-1]
+				p.text += string(t)
+				p.growText()
+				p.textParts[len(p.children)] += string(t)
 			}
 		}
 	}
@@ -80,6 +86,13 @@ func parseTree(file string, data []byte) (*node, error) {
 		return nil, fmt.Errorf("%s: no root element", file)
 	}
 	return root, nil
+}
+
+// growText makes room in textParts for the text that follows the last child so far.
+func (n *node) growText() {
+	for len(n.textParts) < len(n.children)+1 {
+		n.textParts = append(n.textParts, "")
+	}
 }
 
 // pos names the node's place for error messages: "wsdl/xsd/x.xsd:12: xs:element".
@@ -120,6 +133,9 @@ func (n *node) attrOr(name, def string) string {
 // checkAttrs fails when the node has an attribute other than the allowed ones (namespace declarations excluded).
 func (n *node) checkAttrs(allowed ...string) error {
 	for _, a := range n.attrs {
+		if a.Name.Space == nsXML && a.Name.Local == "lang" {
+			continue // the language of the schema's own documentation (W3C's xml.xsd)
+		}
 		ok := false
 		if a.Name.Space == "" {
 			for _, x := range allowed {
@@ -170,12 +186,18 @@ func (q qname) String() string {
 type unsupportedError struct {
 	Pos       string // file:line: construct
 	Construct string
+	Via       string // the message path that uses it, e.g. GetActorQualitiesRequest/Signature/SignedInfo
 }
 
 func (e *unsupportedError) Error() string {
-	return fmt.Sprintf("%s: %s is not supported by wsdlfix; rewrite the schema with the constructs listed in "+
-		"internal/wsdlfix's package documentation, or teach internal/wsdlfix this construct (never hand-edit gen/)",
-		e.Pos, e.Construct)
+	via := ""
+	if e.Via != "" {
+		via = " (used by " + e.Via + ")"
+	}
+	return fmt.Sprintf("%s: %s is not supported by wsdlfix%s. What to do: rewrite the schema with the constructs listed in "+
+		"internal/wsdlfix's package documentation; or, if the content of an element may stay raw XML, name the element "+
+		"in a <wsdlfix:raw element=\"...\"/> hint of the WSDL; or teach internal/wsdlfix this construct. Never hand-edit gen/.",
+		e.Pos, e.Construct, via)
 }
 
 func unsupported(n *node, construct string) error {
