@@ -327,8 +327,8 @@ func TestCoalescingCallerLeaves(t *testing.T) {
 
 func TestKeyByIDRefetch(t *testing.T) {
 	p := getPKI(t)
-	a := jwkJSON(t, "A", "enc", &p.rsaKey.PublicKey, p.rsaLeaf, p.inter)
-	b := jwkJSON(t, "B", "enc", &p.ecKey.PublicKey, p.ecLeaf, p.inter)
+	a := jwkJSON(t, "A", "enc", &p.rsaEncKey.PublicKey, p.rsaEnc, p.rsaLeaf, p.inter)
+	b := jwkJSON(t, "B", "enc", &p.ecEncKey.PublicKey, p.ecEnc, p.ecLeaf, p.inter)
 	d := newDepot(t, serveJSON(200, jwksJSON(t, a)))
 	clk := newClock(refTime)
 	c := &Client{BaseURL: d.URL, Roots: p.roots, Cache: NewMemoryCache(0), Now: clk.Now}

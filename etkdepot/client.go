@@ -17,9 +17,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ehcert/ehcert/ehealth"
+	"github.com/ehcert/ehcert/etk"
 	depotapi "github.com/ehcert/ehcert/gen/etkdepot"
 )
 
@@ -107,8 +109,8 @@ type Query struct {
 }
 
 // Client is a client of the ETK Depot REST API (etee/v1). The zero value is a working client of the acceptance
-// depot without a cache; ETKs additionally needs ValidateETK and the JWK lookups need Roots. A Client is safe for
-// concurrent use; its fields must not change after the first call.
+// depot without a cache; every lookup but KeyHolder needs Roots (or, for ETKs, ETKOptions or ValidateETK). A
+// Client is safe for concurrent use; its fields must not change after the first call.
 type Client struct {
 	// BaseURL is the depot's base URL, up to and including /etee/v1. Empty means AcceptanceURL.
 	BaseURL string
@@ -134,24 +136,26 @@ type Client struct {
 	// kid; zero means DefaultRefetchInterval.
 	RefetchInterval time.Duration
 
-	// Roots are the trust anchors of the x5c chains of JWK sets and keys (JWKS, JWK, KeyByID). Nil makes those
-	// calls fail with ErrNoRoots.
+	// Roots are the trust anchors of the x5c chains of JWK sets and keys (JWKS, JWK, KeyByID) and, unless
+	// ETKOptions or ValidateETK say otherwise, of the ETKs. Nil makes the JWK lookups fail with ErrNoRoots.
 	Roots *x509.CertPool
-	// ValidateETK decides whether an ETK of the depot may be used for want: it must check that the ETK is
-	// well-formed and valid and that it belongs to want (type, value and application id). ETKs returns only
-	// ETKs it accepted. Nil makes ETKs fail with ErrNoETKValidator. An ETK in the cache is validated again
-	// each time it is loaded from the Cache; decoded ETKs kept in memory are not, until their TTL runs out.
+
+	// ETKOptions are the checks of package etk that every ETK of GET /etks must pass when ValidateETK is nil:
+	// etk.Parse, then (*etk.ETK).ValidateContext with these options, where Time is replaced by the moment of
+	// the lookup (Now) and Expect by the identity the depot registered the ETK under (type, value, application
+	// id), which ETKs has checked to be the one asked for. Nil, with Roots set, means
+	// etk.ValidateOptions{Roots: Roots, SignerRoots: Roots}: the holder's authentication certificate and the ETK-RA certificate must both chain
+	// to Roots, without SHA-1 (set LegacyRoots, LegacySignerRoots or IgnoreSignerExpiry here for the old
+	// acceptance PKI, Revocation for OCSP). A decoded ETK kept in memory is used until its TTL runs out or
+	// until its encryption, authentication or (unless IgnoreSignerExpiry) ETK-RA certificate expires.
+	ETKOptions *etk.ValidateOptions
+	// ValidateETK, when set, replaces ETKOptions: it decides whether an ETK of the depot may be used for want
+	// and must check that the ETK is well-formed and valid and that it belongs to want (type, value and
+	// application id). ETKValidator builds one from etk options. An ETK in the Cache is validated again each
+	// time it is loaded from the Cache; decoded ETKs kept in memory are not, until their TTL runs out.
 	//
-	// The etk package provides the validation; wire it as
-	//
-	//	c.ValidateETK = func(raw []byte, want etkdepot.Identity) error {
-	//		e, err := etk.Parse(raw)
-	//		if err != nil {
-	//			return err
-	//		}
-	//		return e.Validate(etk.ValidateOptions{Roots: roots, SignerRoots: signerRoots, Time: time.Now(),
-	//			Expect: &etk.Identity{Type: want.Type, Value: want.Value, ApplicationID: want.ApplicationID}})
-	//	}
+	// With neither ValidateETK, ETKOptions nor Roots, ETKs fails with ErrNoETKValidator: the client never
+	// hands out an ETK it did not validate.
 	ValidateETK func(raw []byte, want Identity) error
 
 	// Now returns the current time; nil means time.Now. Freshness, stale serving and chain verification use it.
@@ -159,6 +163,8 @@ type Client struct {
 
 	hotMu       sync.RWMutex
 	hot         map[string]*hotEntry
+	etkMemoMu   sync.RWMutex
+	etkMemo     map[etkLookupKey]*etkLookupMemo
 	flight      flightGroup
 	headersOnce sync.Once
 	headersErr  error
@@ -224,29 +230,32 @@ func (c *Client) now() time.Time {
 
 // ETKs returns every ETK the depot holds for the identifier (GET /etks, cookbook §5.2.1), restricted to one
 // application when appID is not empty. The type is one of FACTS §7 (case ignored, "HUB" means "EHP"); the value
-// is padded with zeros to the type's length. Every ETK returned was accepted by ValidateETK for its identity and
-// is registered under the identifier asked for; items of the answer that are not are left out, and when none is
-// left the error is a *RejectedError. An empty answer is an error matching ErrNotFound. Use Select to pick one
-// entry.
+// is padded with zeros to the type's length. Every ETK returned is registered under the identifier asked for and
+// passed the ETK checks (ValidateETK, or package etk with ETKOptions, or with Roots) for the identity it is
+// registered under; items of the answer that are not are left out, and when none is left the error is a
+// *RejectedError whose rejections carry the reasons (an *etk.ValidationError for a failed validation). An
+// empty answer is an error matching ErrNotFound. Use Select to pick one entry.
 func (c *Client) ETKs(ctx context.Context, identifierType, value, appID string) ([]Entry, error) {
-	want, err := normalizeIdentity(identifierType, value, appID)
+	m, err := c.etkLookup(identifierType, value, appID)
 	if err != nil {
 		return nil, err
 	}
-	if c.ValidateETK == nil {
-		return nil, ErrNoETKValidator
+	// The fast path: a fresh decoded answer for this very (type, value, appID), without normalising again.
+	if h := m.hot.Load(); h != nil && h.fresh(c.now()) && ctx.Err() == nil {
+		return entriesOf(result[[]Entry]{val: h.val.([]Entry), stored: h.stored}), nil
+	}
+	check, err := c.etkCheck()
+	if err != nil {
+		return nil, err
 	}
 	if err := c.checkHeaders(); err != nil {
 		return nil, err
 	}
-	lookup := "etks\x00" + want.Type + "\x00" + want.Value + "\x00" + want.ApplicationID
-	if r, ok := hot[[]Entry](c, lookup); ok && ctx.Err() == nil {
-		return entriesOf(r), nil
-	}
+	want := m.want
 	const op = "GET /etks"
 	s := spec[[]Entry]{
 		op:     op,
-		lookup: lookup,
+		lookup: m.lookup,
 		fetch: func(ctx context.Context) ([]byte, error) {
 			return c.send(ctx, op, func(api *depotapi.Client, ua, from *string) (*http.Response, error) {
 				p := &depotapi.GetEtksParams{Identifier: want.Value, Type: depotapi.IdentifierType(want.Type),
@@ -257,16 +266,57 @@ func (c *Client) ETKs(ctx context.Context, identifierType, value, appID string) 
 				return api.GetEtks(ctx, p)
 			})
 		},
-		decode: func(body []byte, now time.Time) ([]Entry, time.Time, time.Time, error) {
-			entries, err := c.decodeETKs(op, body, want)
-			return entries, time.Time{}, time.Time{}, err
+		decode: func(ctx context.Context, body []byte, now time.Time) ([]Entry, time.Time, time.Time, error) {
+			entries, notAfter, err := c.decodeETKs(ctx, op, body, want, now, check)
+			return entries, notAfter, time.Time{}, err
 		},
 	}
 	r, err := get(ctx, c, s, 0)
 	if err != nil {
 		return nil, err
 	}
+	if c.Cache != nil {
+		if h := c.hotGet(m.lookup); h != nil {
+			m.hot.Store(h)
+		}
+	}
 	return entriesOf(r), nil
+}
+
+// etkLookupKey is an ETKs query as the caller wrote it.
+type etkLookupKey struct{ typ, value, appID string }
+
+// etkLookupMemo is what an ETKs query normalises to, and the last decoded answer to it seen in memory.
+type etkLookupMemo struct {
+	want   Identity
+	lookup string
+	hot    atomic.Pointer[hotEntry]
+}
+
+// etkLookup normalises an ETKs query, once per distinct query (at most maxHot are remembered).
+func (c *Client) etkLookup(typ, value, appID string) (*etkLookupMemo, error) {
+	k := etkLookupKey{typ, value, appID}
+	c.etkMemoMu.RLock()
+	m := c.etkMemo[k]
+	c.etkMemoMu.RUnlock()
+	if m != nil {
+		return m, nil
+	}
+	want, err := normalizeIdentity(typ, value, appID)
+	if err != nil {
+		return nil, err
+	}
+	m = &etkLookupMemo{want: want, lookup: "etks\x00" + want.Type + "\x00" + want.Value + "\x00" + want.ApplicationID}
+	c.etkMemoMu.Lock()
+	defer c.etkMemoMu.Unlock()
+	if prev := c.etkMemo[k]; prev != nil {
+		return prev, nil
+	}
+	if c.etkMemo == nil || len(c.etkMemo) >= maxHot {
+		c.etkMemo = map[etkLookupKey]*etkLookupMemo{}
+	}
+	c.etkMemo[k] = m
+	return m, nil
 }
 
 // entriesOf copies the shared entries of an answer for one caller, with its FetchedAt and Stale.
@@ -321,68 +371,75 @@ func normalizeIdentity(typ, value, appID string) (Identity, error) {
 	return Identity{Type: t.Name, Value: v, ApplicationID: appID}, nil
 }
 
-// decodeETKs reads a GET /etks answer and keeps the items that are for want and that ValidateETK accepts.
-func (c *Client) decodeETKs(op string, body []byte, want Identity) ([]Entry, error) {
+// decodeETKs reads a GET /etks answer and keeps the items that are for want and that check accepts at now. It
+// also returns the moment the accepted ETKs must be validated again (zero: not known).
+func (c *Client) decodeETKs(ctx context.Context, op string, body []byte, want Identity, now time.Time, check etkCheckFunc) ([]Entry, time.Time, error) {
 	var items []depotapi.EtkInfo
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, &DecodeError{Op: op, Reason: "not a JSON array of etkInfo objects", Err: err}
+		return nil, time.Time{}, &DecodeError{Op: op, Reason: "not a JSON array of etkInfo objects", Err: err}
 	}
 	if len(items) == 0 {
-		return nil, fmt.Errorf("etkdepot: %s: no ETK for %s: %w", op, want, ErrNotFound)
+		return nil, time.Time{}, fmt.Errorf("etkdepot: %s: no ETK for %s: %w", op, want, ErrNotFound)
 	}
 	var (
 		entries  []Entry
 		rejected []Rejection
+		notAfter time.Time
 	)
 	for i, it := range items {
-		e, err := c.checkETK(op, it, want)
+		e, na, err := checkETK(ctx, op, it, want, now, check)
 		if err != nil {
 			rejected = append(rejected, Rejection{Index: i, ID: e.Identity.String(), Err: err})
 			continue
 		}
 		entries = append(entries, e)
+		notAfter = earliest(notAfter, na)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, time.Time{}, err // a validation cut short (revocation checks): not an answer about the ETKs
 	}
 	if len(entries) == 0 {
-		return nil, &RejectedError{Op: op, Rejections: rejected}
+		return nil, time.Time{}, &RejectedError{Op: op, Rejections: rejected}
 	}
-	return entries, nil
+	return entries, notAfter, nil
 }
 
-// checkETK checks one etkInfo: the key names the identifier asked for, the value is base64, and ValidateETK
-// accepts the ETK for that identity. The returned entry carries what was read even on error, for the report.
-func (c *Client) checkETK(op string, it depotapi.EtkInfo, want Identity) (Entry, error) {
+// checkETK checks one etkInfo: the key names the identifier asked for, the value is base64, and check accepts
+// the ETK for that identity at now. The returned entry carries what was read even on error, for the report.
+func checkETK(ctx context.Context, op string, it depotapi.EtkInfo, want Identity, now time.Time, check etkCheckFunc) (Entry, time.Time, error) {
 	got, err := keyIdentity(it.Key, want.Type)
 	if it.Key.ApplicationIdentifier != nil {
 		got.ApplicationID = strings.TrimSpace(*it.Key.ApplicationIdentifier)
 	}
 	e := Entry{Identity: got}
 	if err != nil {
-		return e, &DecodeError{Op: op, Reason: "key", Err: err}
+		return e, time.Time{}, &DecodeError{Op: op, Reason: "key", Err: err}
 	}
 	if got.Type != want.Type {
-		return e, &MismatchError{Want: want, Got: got}
+		return e, time.Time{}, &MismatchError{Want: want, Got: got}
 	}
 	norm, err := ehealth.NormalizeIdentifier(got.Type, got.Value)
 	if err != nil {
-		return e, &DecodeError{Op: op, Reason: "key", Err: err}
+		return e, time.Time{}, &DecodeError{Op: op, Reason: "key", Err: err}
 	}
 	got.Value = norm
 	e.Identity = got
 	if norm != want.Value || (want.ApplicationID != "" && !strings.EqualFold(got.ApplicationID, want.ApplicationID)) {
-		return e, &MismatchError{Want: want, Got: got}
+		return e, time.Time{}, &MismatchError{Want: want, Got: got}
 	}
 	raw, err := decodeBase64(it.Value)
 	if err != nil {
-		return e, &DecodeError{Op: op, Reason: "ETK value is not base64", Err: err}
+		return e, time.Time{}, &DecodeError{Op: op, Reason: "ETK value is not base64", Err: err}
 	}
 	if len(raw) == 0 {
-		return e, &DecodeError{Op: op, Reason: "empty ETK"}
+		return e, time.Time{}, &DecodeError{Op: op, Reason: "empty ETK"}
 	}
-	if err := c.ValidateETK(raw, got); err != nil {
-		return e, err
+	notAfter, err := check(ctx, raw, got, now)
+	if err != nil {
+		return e, time.Time{}, err
 	}
 	e.ETK = raw[:len(raw):len(raw)]
-	return e, nil
+	return e, notAfter, nil
 }
 
 // keyIdentity reads the identifier of an etkInfo key: the property named after an identifier type (any case;
@@ -513,7 +570,7 @@ func (c *Client) jwks(ctx context.Context, q Query, refetch time.Duration) (resu
 				return api.GetJwks(ctx, p)
 			})
 		},
-		decode: func(body []byte, now time.Time) (*JWKS, time.Time, time.Time, error) {
+		decode: func(_ context.Context, body []byte, now time.Time) (*JWKS, time.Time, time.Time, error) {
 			vt := now
 			if at != nil {
 				vt = *at
@@ -559,7 +616,7 @@ func (c *Client) JWK(ctx context.Context, kid string) (*Key, error) {
 				return api.GetJwk(ctx, kid, &depotapi.GetJwkParams{UserAgent: ua, From: from})
 			})
 		},
-		decode: func(body []byte, now time.Time) (*Key, time.Time, time.Time, error) {
+		decode: func(_ context.Context, body []byte, now time.Time) (*Key, time.Time, time.Time, error) {
 			k, err := ParseJWK(body, VerifyOptions{Roots: c.Roots, Time: now})
 			if err != nil {
 				return nil, time.Time{}, time.Time{}, relabel(err, op)
@@ -598,7 +655,7 @@ func (c *Client) KeyHolder(ctx context.Context, kid string) (*KeyHolder, error) 
 				return api.GetKeyHolder(ctx, kid, &depotapi.GetKeyHolderParams{UserAgent: ua, From: from})
 			})
 		},
-		decode: func(body []byte, now time.Time) (*KeyHolder, time.Time, time.Time, error) {
+		decode: func(_ context.Context, body []byte, now time.Time) (*KeyHolder, time.Time, time.Time, error) {
 			h, err := decodeKeyHolder(op, body)
 			if err != nil {
 				return nil, time.Time{}, time.Time{}, err

@@ -335,7 +335,7 @@ func TestUnknownJSONMembersIgnored(t *testing.T) {
 		"created":  "2025-01-01T00:00:00Z",
 		"metadata": map[string]any{"v": 2},
 	}})
-	key := jwkJSON(t, "k1", "enc", &p.rsaKey.PublicKey, p.rsaLeaf, p.inter)
+	key := jwkJSON(t, "k1", "enc", &p.rsaEncKey.PublicKey, p.rsaEnc, p.rsaLeaf, p.inter)
 	key["alg"] = "RSA-OAEP-256"
 	key["future"] = map[string]any{"x": []any{1, 2}}
 	key["x5t"] = "" // empty optional member

@@ -14,9 +14,9 @@ import (
 // an HTTP 404, and Select finding no entry for an application id.
 var ErrNotFound = errors.New("etkdepot: not found")
 
-// ErrNoETKValidator is returned by ETKs when Client.ValidateETK is nil: the client never hands out an ETK it
-// could not validate.
-var ErrNoETKValidator = errors.New("etkdepot: Client.ValidateETK is nil; refusing to return unvalidated ETKs")
+// ErrNoETKValidator is returned by ETKs when the client has no way to validate ETKs (Client.ValidateETK,
+// Client.ETKOptions and Client.Roots all nil): the client never hands out an ETK it could not validate.
+var ErrNoETKValidator = errors.New("etkdepot: no ETK validation configured (Client.ValidateETK, ETKOptions and Roots are nil); refusing to return unvalidated ETKs")
 
 // ErrNoRoots is returned when JWK sets must be verified without trust anchors (Client.Roots or
 // VerifyOptions.Roots is nil).

@@ -1,6 +1,7 @@
 package etkdepot
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -75,17 +76,24 @@ func writeFixtures(t *testing.T) {
 	rsaLeaf := mustCert(leafTemplate("CBE=0406798006", from, to), root, &rsaKey.PublicKey, rootKey)
 	ecKey := mustEC(elliptic.P384())
 	ecLeaf := mustCert(leafTemplate("CBE=0406798006, UHMEP", from, to), root, ecKey.Public(), rootKey)
+	// The encryption keys, each certified by its holder's authentication key (FACTS §8): x5c = [encryption
+	// certificate, authentication certificate].
+	rsaEncKey := mustRSA()
+	rsaEnc := mustEncCert(rsaKey, rsaLeaf, &rsaEncKey.PublicKey)
+	ecEncKey := mustEC(elliptic.P384())
+	ecEnc := mustEncCert(ecKey, ecLeaf, ecEncKey.Public())
 	set := jwksJSON(t,
-		jwkJSON(t, "S5436060553504243135", "enc", &rsaKey.PublicKey, rsaLeaf),
-		jwkJSON(t, "E9000000000000000001", "enc", ecKey.Public(), ecLeaf))
+		jwkJSON(t, "S5436060553504243135", "enc", &rsaEncKey.PublicKey, rsaEnc, rsaLeaf),
+		jwkJSON(t, "E9000000000000000001", "enc", ecEncKey.Public(), ecEnc, ecLeaf))
 	write(t, filepath.Join("testdata", "jwks-fixture.json"), set)
 	write(t, filepath.Join("testdata", "fixture-root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}))
-	oneKey := jwksJSON(t, jwkJSON(t, "S5436060553504243135", "enc", &rsaKey.PublicKey, rsaLeaf))
-	single := mustJSON(t, jwkJSON(t, "E9000000000000000001", "enc", ecKey.Public(), ecLeaf))
+	oneKey := jwksJSON(t, jwkJSON(t, "S5436060553504243135", "enc", &rsaEncKey.PublicKey, rsaEnc, rsaLeaf))
+	single := mustJSON(t, jwkJSON(t, "E9000000000000000001", "enc", ecEncKey.Public(), ecEnc, ecLeaf))
+	sigKey := jwksJSON(t, jwkJSON(t, "S1", "sig", &rsaKey.PublicKey, rsaLeaf))
 
 	seeds := map[string]map[string][]byte{
 		"FuzzParseJWKS": {
-			"fixture": set, "one-key": oneKey, "cookbook": []byte(cookbookJWKS), "empty": []byte(`{"keys":[]}`),
+			"fixture": set, "one-key": oneKey, "sig-key": sigKey, "cookbook": []byte(cookbookJWKS), "empty": []byte(`{"keys":[]}`),
 			"not-a-set": []byte(`[{"keys":1}]`),
 		},
 		"FuzzParseJWK": {"single": single, "one-key-set": oneKey, "cookbook-set": []byte(cookbookJWKS), "number": []byte("1")},
@@ -141,6 +149,10 @@ func FuzzParseJWKS(f *testing.F) {
 			if k.Use != "" && k.Use != "enc" {
 				t.Fatalf("accepted key of use %q", k.Use)
 			}
+			if enc := k.Leaf(); !isEncryptionCertificate(enc) || len(k.Certificates) < 2 ||
+				k.Certificates[1].CheckSignature(enc.SignatureAlgorithm, enc.RawTBSCertificate, enc.Signature) != nil {
+				t.Fatalf("accepted encryption key %q whose leaf is not an encryption certificate signed by x5c[1]", k.KID)
+			}
 			if got, ok := s.Key(k.KID); k.KID != "" && (!ok || got == nil) {
 				t.Fatalf("kid %q not in the map", k.KID)
 			}
@@ -165,8 +177,12 @@ func FuzzDecodeETKs(f *testing.F) {
 	f.Add([]byte(cookbookETKs))
 	want := Identity{Type: "CBE", Value: "0123456789"}
 	c := &Client{ValidateETK: (&recorder{}).validate}
+	check, err := c.etkCheck()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		entries, err := c.decodeETKs("GET /etks", data, want)
+		entries, _, err := c.decodeETKs(context.Background(), "GET /etks", data, want, refTime, check)
 		if err != nil {
 			return
 		}

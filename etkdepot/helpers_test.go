@@ -22,6 +22,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/ehcert/ehcert/etk"
 )
 
 // testPKI is a root CA, an intermediate CA and two holders (RSA 2048 and ECDSA P-384, like the old and new
@@ -35,6 +37,12 @@ type testPKI struct {
 	roots             *x509.CertPool
 	expiredLeaf       *x509.Certificate // RSA, issued by inter, valid 2020-2021
 	expiredLeafKey    *rsa.PrivateKey
+
+	// Encryption certificates as eHealth builds them (FACTS §8): subject = issuer = the holder's
+	// authentication subject, signed by the authentication key, keyEncipherment + dataEncipherment only.
+	rsaEnc, ecEnc, expiredEnc *x509.Certificate // of rsaLeaf, ecLeaf, expiredLeaf
+	rsaEncKey, expiredEncKey  *rsa.PrivateKey
+	ecEncKey                  *ecdsa.PrivateKey // P-384, like the encryption keys of the new acceptance PKI
 }
 
 var (
@@ -80,9 +88,37 @@ func newTestPKI() *testPKI {
 		panic(err)
 	}
 	p.expiredLeaf = mustCert(leafTemplate("CBE=0406798006", from, from.AddDate(1, 0, 0)), p.inter, &p.expiredLeafKey.PublicKey, p.interKey)
+	p.rsaEncKey = mustRSA()
+	p.rsaEnc = mustEncCert(p.rsaKey, p.rsaLeaf, &p.rsaEncKey.PublicKey)
+	p.ecEncKey = mustEC(elliptic.P384()).(*ecdsa.PrivateKey)
+	p.ecEnc = mustEncCert(p.ecKey, p.ecLeaf, &p.ecEncKey.PublicKey)
+	p.expiredEncKey = mustRSA()
+	p.expiredEnc = mustEncCert(p.expiredLeafKey, p.expiredLeaf, &p.expiredEncKey.PublicKey)
 	p.roots = x509.NewCertPool()
 	p.roots.AddCert(p.root)
 	return p
+}
+
+// mustEncCert makes an encryption certificate for encPub and the holder of auth the way the connector does
+// (etk.NewEncryptionCertificate).
+func mustEncCert(authKey crypto.Signer, auth *x509.Certificate, encPub crypto.PublicKey) *x509.Certificate {
+	der, err := etk.NewEncryptionCertificate(rand.Reader, authKey, auth, encPub, big.NewInt(serial.Add(1)))
+	if err != nil {
+		panic(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func mustRSA() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
 
 var serial atomic.Int64
@@ -257,3 +293,9 @@ var errNotCMS = &DecodeError{Op: "test validator", Reason: "not a CMS structure"
 
 // fakeETK returns bytes that the recorder's validator accepts.
 func fakeETK(tag string) []byte { return append([]byte{0x30, 0x80}, tag...) }
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}

@@ -61,7 +61,8 @@ type Key struct {
 	Public crypto.PublicKey
 	// Certificates is the x5c chain as given, leaf first.
 	Certificates []*x509.Certificate
-	// Chain is the chain that was verified: leaf first, a trust anchor last.
+	// Chain is the chain that was verified: leaf first, a trust anchor last. For an encryption key, the
+	// encryption certificate is followed by the verified path of the holder's authentication certificate.
 	Chain []*x509.Certificate
 	// ThumbprintSHA256 is the SHA-256 of the DER leaf certificate (the JWK's "x5t#S256", base64url-decoded), by
 	// which consumers find their private key (FACTS §13).
@@ -105,7 +106,14 @@ const maxX5C = 10
 // ParseJWKS parses and verifies an RFC 7517 JWK set. A key is accepted when go-jose parses it as a public RSA or
 // EC key, it carries an x5c chain whose leaf holds that same public key, its x5t#S256 (when present) is the
 // SHA-256 of the leaf, the chain verifies against opts.Roots at opts.Time, its use matches opts.Use, and no
-// earlier key has its kid. Other keys go to Rejected with the reason: one bad key does not hide the others
+// earlier key has its kid.
+//
+// How the chain verifies depends on the key's use ("use", else opts.Use, else "enc" when the leaf has the key
+// usages of an encryption certificate). A signature key's chain is an X.509 path: leaf, issuing CAs. An
+// encryption key's chain is [encryption certificate, authentication certificate, CAs...]: the encryption
+// certificate is signed by the holder's authentication key, which is not a CA (FACTS §8), so it is checked as
+// the ETK checks do (see EncryptionKeyError for each reason of refusal) and the authentication certificate
+// must verify as an X.509 path against opts.Roots at opts.Time. Other keys go to Rejected with the reason: one bad key does not hide the others
 // (RFC 7517 §5 asks to ignore keys that are not understood). The error is non-nil only when data is not a JWK
 // set at all or the options are incomplete.
 func ParseJWKS(data []byte, opts VerifyOptions) (*JWKS, error) {
@@ -243,7 +251,22 @@ func parseKey(raw []byte, opts VerifyOptions) (*Key, error) {
 	if opts.Use != "" && jwk.Use != "" && jwk.Use != opts.Use {
 		return nil, fmt.Errorf("use %q where %q was asked for", jwk.Use, opts.Use)
 	}
-	chain, err := verifyChain(jwk.Certificates, opts.Roots, opts.Time)
+	use := jwk.Use
+	if use == "" {
+		use = opts.Use
+	}
+	if use == "" && isEncryptionCertificate(leaf) {
+		use = "enc"
+	}
+	var (
+		chain []*x509.Certificate
+		err   error
+	)
+	if use == "enc" {
+		chain, err = verifyEncryptionChain(jwk.Certificates, opts.Roots, opts.Time)
+	} else {
+		chain, err = verifyChain(jwk.Certificates, opts.Roots, opts.Time)
+	}
 	if err != nil {
 		return nil, err
 	}

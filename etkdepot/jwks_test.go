@@ -17,8 +17,9 @@ import (
 
 func TestJWKS(t *testing.T) {
 	p := getPKI(t)
-	rsaKey := jwkJSON(t, "S5436060553504243135", "enc", &p.rsaKey.PublicKey, p.rsaLeaf, p.inter)
-	ecKey := jwkJSON(t, "E1", "enc", &p.ecKey.PublicKey, p.ecLeaf, p.inter)
+	// Encryption keys as the depot serves them: x5c = [encryption certificate, authentication certificate, CA].
+	rsaKey := jwkJSON(t, "S5436060553504243135", "enc", &p.rsaEncKey.PublicKey, p.rsaEnc, p.rsaLeaf, p.inter)
+	ecKey := jwkJSON(t, "E1", "enc", &p.ecEncKey.PublicKey, p.ecEnc, p.ecLeaf, p.inter)
 	d := newDepot(t, serveJSON(200, jwksJSON(t, rsaKey, ecKey)))
 	c := &Client{BaseURL: d.URL + "/etee/v1", Roots: p.roots, Now: newClock(refTime).Now}
 	s, err := c.JWKS(context.Background(), Query{Type: "CBE", Value: "406798006", ApplicationID: "UHMEP", Use: "enc"})
@@ -37,21 +38,21 @@ func TestJWKS(t *testing.T) {
 		t.Fatalf("%d keys, rejected %v", len(s.Keys), s.Rejected)
 	}
 	k, ok := s.Key("S5436060553504243135")
-	if !ok || !k.Leaf().Equal(p.rsaLeaf) || k.Use != "enc" {
+	if !ok || !k.Leaf().Equal(p.rsaEnc) || k.Use != "enc" {
 		t.Fatalf("RSA key %+v", k)
 	}
-	sum := sha256.Sum256(p.rsaLeaf.Raw)
+	sum := sha256.Sum256(p.rsaEnc.Raw)
 	if !bytes.Equal(k.ThumbprintSHA256, sum[:]) || k.Thumbprint() != base64.RawURLEncoding.EncodeToString(sum[:]) {
 		t.Error("thumbprint is not the SHA-256 of the leaf")
 	}
-	if len(k.Chain) != 3 || !k.Chain[2].Equal(p.root) {
-		t.Errorf("chain of %d certificates, want leaf, issuing CA, root", len(k.Chain))
+	if len(k.Chain) != 4 || !k.Chain[1].Equal(p.rsaLeaf) || !k.Chain[3].Equal(p.root) {
+		t.Errorf("chain of %d certificates, want encryption, authentication, issuing CA, root", len(k.Chain))
 	}
-	if !p.rsaKey.PublicKey.Equal(k.Public) {
+	if !p.rsaEncKey.PublicKey.Equal(k.Public) {
 		t.Error("public key differs")
 	}
 	e, ok := s.Key("E1")
-	if !ok || !p.ecKey.PublicKey.Equal(e.Public) {
+	if !ok || !p.ecEncKey.PublicKey.Equal(e.Public) {
 		t.Error("EC P-384 key missing or different")
 	}
 	if m := s.KeysByID(); len(m) != 2 || m["E1"] != e {
@@ -59,6 +60,14 @@ func TestJWKS(t *testing.T) {
 	}
 	if s.FetchedAt != refTime || s.Stale {
 		t.Errorf("FetchedAt %v Stale %v", s.FetchedAt, s.Stale)
+	}
+
+	// Signature keys are ordinary X.509 paths.
+	sig := jwkJSON(t, "S1", "sig", &p.rsaKey.PublicKey, p.rsaLeaf, p.inter)
+	d.setHandler(serveJSON(200, jwksJSON(t, sig)))
+	s, err = c.JWKS(context.Background(), Query{Type: "CBE", Value: "406798006", Use: "sig"})
+	if err != nil || len(s.Keys) != 1 || len(s.Keys[0].Chain) != 3 || !s.Keys[0].Chain[2].Equal(p.root) {
+		t.Fatalf("sig: %v", err)
 	}
 }
 
@@ -86,30 +95,31 @@ func TestJWKSLookupTime(t *testing.T) {
 
 func TestParseJWKSRejections(t *testing.T) {
 	p := getPKI(t)
-	good := jwkJSON(t, "good", "enc", &p.rsaKey.PublicKey, p.rsaLeaf, p.inter)
+	encChain := []*x509.Certificate{p.rsaEnc, p.rsaLeaf, p.inter}
+	good := jwkJSON(t, "good", "enc", &p.rsaEncKey.PublicKey, encChain...)
 
-	badThumb := jwkJSON(t, "bad-x5t", "enc", &p.rsaKey.PublicKey, p.rsaLeaf, p.inter)
+	badThumb := jwkJSON(t, "bad-x5t", "enc", &p.rsaEncKey.PublicKey, encChain...)
 	other := sha256.Sum256([]byte("another certificate"))
 	badThumb["x5t#S256"] = base64.RawURLEncoding.EncodeToString(other[:])
 
-	wrongKey := jwkJSON(t, "wrong-key", "enc", &p.rsaKey.PublicKey, p.rsaLeaf, p.inter)
-	wrongKey["x5c"] = jwkJSON(t, "x", "enc", &p.ecKey.PublicKey, p.ecLeaf, p.inter)["x5c"]
+	wrongKey := jwkJSON(t, "wrong-key", "enc", &p.rsaEncKey.PublicKey, encChain...)
+	wrongKey["x5c"] = jwkJSON(t, "x", "enc", &p.ecEncKey.PublicKey, p.ecEnc, p.ecLeaf, p.inter)["x5c"]
 	delete(wrongKey, "x5t#S256")
 
-	unknownRoot := jwkJSON(t, "unknown-root", "enc", &p.rsaKey.PublicKey, p.rsaLeaf) // no intermediate: no path
+	unknownRoot := jwkJSON(t, "unknown-root", "enc", &p.rsaEncKey.PublicKey, p.rsaEnc, p.rsaLeaf) // no intermediate: no path
 
-	expired := jwkJSON(t, "expired", "enc", &p.expiredLeafKey.PublicKey, p.expiredLeaf, p.inter)
+	expired := jwkJSON(t, "expired", "enc", &p.expiredEncKey.PublicKey, p.expiredEnc, p.expiredLeaf, p.inter)
 
 	wrongUse := jwkJSON(t, "wrong-use", "sig", &p.ecKey.PublicKey, p.ecLeaf, p.inter)
 
-	private := jwkJSON(t, "private", "enc", &p.rsaKey.PublicKey, p.rsaLeaf, p.inter)
-	private["d"] = base64.RawURLEncoding.EncodeToString(p.rsaKey.D.Bytes())
-	private["p"] = base64.RawURLEncoding.EncodeToString(p.rsaKey.Primes[0].Bytes())
-	private["q"] = base64.RawURLEncoding.EncodeToString(p.rsaKey.Primes[1].Bytes())
+	private := jwkJSON(t, "private", "enc", &p.rsaEncKey.PublicKey, encChain...)
+	private["d"] = base64.RawURLEncoding.EncodeToString(p.rsaEncKey.D.Bytes())
+	private["p"] = base64.RawURLEncoding.EncodeToString(p.rsaEncKey.Primes[0].Bytes())
+	private["q"] = base64.RawURLEncoding.EncodeToString(p.rsaEncKey.Primes[1].Bytes())
 
-	dup := jwkJSON(t, "good", "enc", &p.ecKey.PublicKey, p.ecLeaf, p.inter)
+	dup := jwkJSON(t, "good", "enc", &p.ecEncKey.PublicKey, p.ecEnc, p.ecLeaf, p.inter)
 
-	noChain := jwkJSON(t, "no-x5c", "enc", &p.rsaKey.PublicKey, p.rsaLeaf)
+	noChain := jwkJSON(t, "no-x5c", "enc", &p.rsaEncKey.PublicKey, p.rsaEnc)
 	delete(noChain, "x5c")
 	delete(noChain, "x5t#S256")
 
@@ -122,7 +132,7 @@ func TestParseJWKSRejections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Keys) != 1 || s.Keys[0].KID != "good" || !p.rsaKey.PublicKey.Equal(s.Keys[0].Public) {
+	if len(s.Keys) != 1 || s.Keys[0].KID != "good" || !p.rsaEncKey.PublicKey.Equal(s.Keys[0].Public) {
 		t.Fatalf("accepted %d keys, want only the first \"good\"", len(s.Keys))
 	}
 	wantReasons := map[string]string{

@@ -13,7 +13,7 @@ type spec[T any] struct {
 	op     string
 	lookup string // canonical description of the lookup: key of the in-memory layer and of coalescing
 	fetch  func(ctx context.Context) ([]byte, error)
-	decode func(body []byte, now time.Time) (val T, notAfter, expires time.Time, err error)
+	decode func(ctx context.Context, body []byte, now time.Time) (val T, notAfter, expires time.Time, err error)
 }
 
 // result is a decoded answer with where it came from.
@@ -116,7 +116,7 @@ func load[T any](ctx context.Context, c *Client, s spec[T], refetch time.Duratio
 			if e, err := decodeEntry(data, s.lookup); err == nil {
 				cached = e
 				if e.fresh(now) && usable(e.Stored) {
-					if val, notAfter, _, err := s.decode(e.Body, now); err == nil && (notAfter.IsZero() || now.Before(notAfter)) {
+					if val, notAfter, _, err := s.decode(ctx, e.Body, now); err == nil && (notAfter.IsZero() || now.Before(notAfter)) {
 						c.hotPut(s.lookup, &hotEntry{stored: e.Stored, expires: e.Expires, notAfter: notAfter, val: val})
 						return result[T]{val: val, stored: e.Stored, fromCache: true}, nil
 					}
@@ -129,7 +129,7 @@ func load[T any](ctx context.Context, c *Client, s spec[T], refetch time.Duratio
 
 	body, err := s.fetch(ctx)
 	if err == nil {
-		val, notAfter, expires, derr := s.decode(body, now)
+		val, notAfter, expires, derr := s.decode(ctx, body, now)
 		if derr != nil {
 			return zero, derr
 		}
@@ -154,7 +154,7 @@ func load[T any](ctx context.Context, c *Client, s spec[T], refetch time.Duratio
 			return result[T]{val: h.val.(T), stored: h.stored, stale: !h.fresh(now), fromCache: true}, nil
 		}
 		if cached != nil && cached.usableStale(now, maxStale) {
-			if val, notAfter, _, derr := s.decode(cached.Body, now); derr == nil && (notAfter.IsZero() || now.Before(notAfter)) {
+			if val, notAfter, _, derr := s.decode(ctx, cached.Body, now); derr == nil && (notAfter.IsZero() || now.Before(notAfter)) {
 				return result[T]{val: val, stored: cached.Stored, stale: !cached.fresh(now), fromCache: true}, nil
 			}
 		}
