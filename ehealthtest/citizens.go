@@ -22,10 +22,17 @@ func (s *Server) Citizen() *EID {
 }
 
 // NewCitizen registers a test citizen with a new software eID and the organisations they manage, and returns
-// the eID. It panics on an invalid SSIN or organisation, or when the SSIN is taken (misuse of a test helper);
-// AddCitizen returns these as errors instead.
+// the eID. Its keys are of Options.EIDKeyType (RSA2048 by default); NewCitizenWithKeyType chooses. It panics on
+// an invalid SSIN or organisation, or when the SSIN is taken (misuse of a test helper); AddCitizen returns these
+// as errors instead.
 func (s *Server) NewCitizen(ssin, firstName, lastName string, orgs ...Organization) *EID {
-	eid, err := s.AddCitizen(ssin, firstName, lastName, orgs...)
+	return s.NewCitizenWithKeyType(s.opts.EIDKeyType, ssin, firstName, lastName, orgs...)
+}
+
+// NewCitizenWithKeyType is NewCitizen with eID keys of the given type: ECDSAP384 gives the citizen an eID like
+// current Belgian cards, whose requests are signed with ecdsa-sha384.
+func (s *Server) NewCitizenWithKeyType(keyType KeyType, ssin, firstName, lastName string, orgs ...Organization) *EID {
+	eid, err := s.AddCitizenWithKeyType(keyType, ssin, firstName, lastName, orgs...)
 	if err != nil {
 		panic(err.Error())
 	}
@@ -34,6 +41,14 @@ func (s *Server) NewCitizen(ssin, firstName, lastName string, orgs ...Organizati
 
 // AddCitizen is NewCitizen returning errors.
 func (s *Server) AddCitizen(ssin, firstName, lastName string, orgs ...Organization) (*EID, error) {
+	return s.AddCitizenWithKeyType(s.opts.EIDKeyType, ssin, firstName, lastName, orgs...)
+}
+
+// AddCitizenWithKeyType is NewCitizenWithKeyType returning errors.
+func (s *Server) AddCitizenWithKeyType(keyType KeyType, ssin, firstName, lastName string, orgs ...Organization) (*EID, error) {
+	if !keyType.valid() {
+		return nil, fmt.Errorf("ehealthtest: unknown eID key type %v", keyType)
+	}
 	if !validSSIN(ssin) {
 		return nil, fmt.Errorf("ehealthtest: invalid SSIN %q (11 digits with a modulo-97 check)", ssin)
 	}
@@ -49,10 +64,10 @@ func (s *Server) AddCitizen(ssin, firstName, lastName string, orgs ...Organizati
 		}
 		norm = append(norm, n)
 	}
-	return s.addCitizen(ssin, firstName, lastName, norm)
+	return s.addCitizen(keyType, ssin, firstName, lastName, norm)
 }
 
-func (s *Server) addCitizen(ssin, first, last string, orgs []Organization) (*EID, error) {
+func (s *Server) addCitizen(keyType KeyType, ssin, first, last string, orgs []Organization) (*EID, error) {
 	s.mu.Lock()
 	taken := s.state.citizen(ssin) != nil
 	s.mu.Unlock()
@@ -64,7 +79,7 @@ func (s *Server) addCitizen(ssin, first, last string, orgs []Organization) (*EID
 	var certs [2]*x509.Certificate
 	now := s.clock.Now()
 	for i, role := range []string{roleAuthentication, roleSignature} {
-		k, err := pki.NewKey(r)
+		k, err := keyType.newKey(r)
 		if err != nil {
 			return nil, err
 		}

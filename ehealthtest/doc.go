@@ -38,6 +38,10 @@
 //
 // # Test controls
 //
+// Test citizens' software eIDs have RSA-2048 keys by default. Options.EIDKeyType (WithEIDKeyType) and
+// NewCitizenWithKeyType give them ECDSA P-384 keys like current Belgian eID cards; their requests are signed
+// with ecdsa-sha384 and verified like any other.
+//
 // Clock moves the platform's time (validity, replacement periods, expiry). Inject makes an operation or a REST
 // endpoint fail in one of the ways networks and proxies fail (Fault). Requests records every exchange, with the
 // response payloads that tests can validate against the official XSDs. Options.StateDir makes the platform

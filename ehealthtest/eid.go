@@ -2,6 +2,7 @@ package ehealthtest
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -17,6 +18,52 @@ import (
 	"github.com/ehcert/ehcert/keystore"
 	"github.com/ehcert/ehcert/sign"
 )
+
+// KeyType is the kind of key pair of a test citizen's software eID (both its Authentication and its Signature
+// key).
+type KeyType int
+
+const (
+	// RSA2048 is an RSA 2048-bit key pair, as on older Belgian eID cards; requests are signed with
+	// rsa-sha256. It is the default.
+	RSA2048 KeyType = iota
+	// ECDSAP384 is an ECDSA key pair on NIST P-384, as on current Belgian eID cards (FACTS §6a, §14); requests
+	// are signed with ecdsa-sha384, the SignatureValue being XML-DSig's raw r||s.
+	ECDSAP384
+)
+
+// String returns "RSA-2048" or "ECDSA P-384".
+func (k KeyType) String() string {
+	switch k {
+	case RSA2048:
+		return "RSA-2048"
+	case ECDSAP384:
+		return "ECDSA P-384"
+	}
+	return fmt.Sprintf("KeyType(%d)", int(k))
+}
+
+// valid reports whether k is one of the defined key types.
+func (k KeyType) valid() bool { return k == RSA2048 || k == ECDSAP384 }
+
+// newKey generates a key pair of this type.
+func (k KeyType) newKey(r io.Reader) (crypto.Signer, error) {
+	switch k {
+	case RSA2048:
+		return pki.NewKey(r)
+	case ECDSAP384:
+		return pki.NewECDSAKey(r)
+	}
+	return nil, fmt.Errorf("ehealthtest: unknown eID key type %v", k)
+}
+
+// keyTypeOf tells the KeyType of an eID public key: ECDSAP384 for an ECDSA key, RSA2048 otherwise.
+func keyTypeOf(pub crypto.PublicKey) KeyType {
+	if _, ok := pub.(*ecdsa.PublicKey); ok {
+		return ECDSAP384
+	}
+	return RSA2048
+}
 
 // Organization is an organisation whose eHealth certificates a citizen may manage (it appears in their
 // GetActorQualities answer, and certificates for it are validated automatically).
@@ -70,6 +117,14 @@ type EID struct {
 	// Authentication signs GetActorQualities and GetCertificateInfoForCitizen; Signature signs
 	// GenerateCertificate and Revoke.
 	Authentication, Signature *Key
+}
+
+// KeyType returns the kind of the eID's keys (that of its Authentication key).
+func (e *EID) KeyType() KeyType {
+	if e == nil || e.Authentication == nil || e.Authentication.Signer == nil {
+		return RSA2048
+	}
+	return keyTypeOf(e.Authentication.Public())
 }
 
 // String never prints key material.

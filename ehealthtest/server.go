@@ -68,6 +68,12 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Rand is the source of randomness for keys, serials and challenges; default crypto/rand.
 	Rand io.Reader
+	// EIDKeyType is the kind of key of the test citizens' software eIDs: the default citizen's and those
+	// NewCitizen and AddCitizen create (NewCitizenWithKeyType chooses per citizen). The default is RSA2048;
+	// ECDSAP384 makes eIDs like current Belgian cards, signing with ecdsa-sha384. When the server generates
+	// its PKI, the test eID CA gets a key of this type too (and then signs the eID certificates with
+	// ecdsa-with-SHA384). A durable server loaded from Options.StateDir keeps the PKI and citizens it saved.
+	EIDKeyType KeyType
 }
 
 // An Option changes the Options of NewServer.
@@ -86,6 +92,10 @@ func WithIssueAfterPolls(n int) Option { return func(o *Options) { o.IssueAfterP
 func WithManualValidation(f func(idType, id string) bool) Option {
 	return func(o *Options) { o.ManualValidation = f }
 }
+
+// WithEIDKeyType sets Options.EIDKeyType: ehealthtest.WithEIDKeyType(ehealthtest.ECDSAP384) gives the default
+// citizen (and the test eID CA) ECDSA P-384 keys.
+func WithEIDKeyType(k KeyType) Option { return func(o *Options) { o.EIDKeyType = k } }
 
 // WithLogf sets Options.Logf.
 func WithLogf(f func(format string, args ...any)) Option { return func(o *Options) { o.Logf = f } }
@@ -182,6 +192,9 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 // simulator, the demo) or to mount Handler in your own server.
 func NewUnstartedServer(o Options) (*Server, error) {
 	o.setDefaults()
+	if !o.EIDKeyType.valid() {
+		return nil, fmt.Errorf("ehealthtest: unknown eID key type %v", o.EIDKeyType)
+	}
 	s := &Server{opts: o, clock: o.Clock, citizenKeys: map[string][2]crypto.Signer{}, closing: make(chan struct{})}
 	if o.StateDir != "" {
 		ok, err := s.load()
@@ -200,7 +213,7 @@ func NewUnstartedServer(o Options) (*Server, error) {
 		return nil, err
 	}
 	if s.state.citizen(DefaultCitizenSSIN) == nil {
-		if _, err := s.addCitizen(DefaultCitizenSSIN, DefaultCitizenFirstName, DefaultCitizenLastName, []Organization{DefaultOrganization}); err != nil {
+		if _, err := s.addCitizen(s.opts.EIDKeyType, DefaultCitizenSSIN, DefaultCitizenFirstName, DefaultCitizenLastName, []Organization{DefaultOrganization}); err != nil {
 			return nil, err
 		}
 	}
@@ -208,8 +221,12 @@ func NewUnstartedServer(o Options) (*Server, error) {
 	return s, nil
 }
 
+// eidCAKey is the index of the test eID CA's key in initPKI.
+const eidCAKey = 2
+
 // initPKI generates the hierarchy: a root; under it the eHealth issuing CA (which issues authentication
-// certificates and the ETK-RA certificate), the test eID CA (citizens' certificates); and a separate TLS CA.
+// certificates and the ETK-RA certificate), the test eID CA (citizens' certificates; its key is of
+// Options.EIDKeyType); and a separate TLS CA.
 func (s *Server) initPKI() error {
 	r := s.opts.Rand
 	keys := make([]crypto.Signer, 6)
@@ -219,6 +236,10 @@ func (s *Server) initPKI() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if i == eidCAKey {
+				keys[i], errs[i] = s.opts.EIDKeyType.newKey(r)
+				return
+			}
 			k, err := pki.NewKey(r)
 			keys[i], errs[i] = k, err
 		}()
@@ -245,7 +266,7 @@ func (s *Server) initPKI() error {
 		CommonName: "ehealthtest eHealth issuing CA " + tag}, start, 30*year); err != nil {
 		return err
 	}
-	if s.eidCA, err = s.root.NewIntermediateWithKey(r, keys[2], pkix.Name{Country: []string{"BE"},
+	if s.eidCA, err = s.root.NewIntermediateWithKey(r, keys[eidCAKey], pkix.Name{Country: []string{"BE"},
 		SerialNumber: "202601", CommonName: "ehealthtest Citizen CA " + tag}, start, 30*year); err != nil {
 		return err
 	}

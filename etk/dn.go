@@ -28,13 +28,45 @@ func (id Identity) String() string {
 	return s
 }
 
-// Matches reports whether id designates the same holder as other: same type (case-insensitive), same value
-// once leading zeros are ignored (the ETK depot pads values to the type's length), and the same application id
+// Matches reports whether id designates the same holder as other: the same type, the same value once leading
+// zeros are ignored (the ETK depot pads values to the type's length), and the same application id
 // (case-insensitive; both empty counts as the same).
+//
+// Types are compared case-insensitively, with one equivalence: NIHII11 and NIHII are the same type when the
+// NIHII side's value has exactly 11 digits. Individual (11-digit) NIHII certificates carry "OU=NIHII=<11 digits>"
+// while the ETK depot and the connector name that identifier NIHII11 (FACTS §7), so an ETK looked up as NIHII11
+// must match its NIHII certificate. An 8-digit (organisation) NIHII value is a different identifier and does not
+// match NIHII11, and no other types are related (an SSIN never matches a NIHII).
 func (id Identity) Matches(other Identity) bool {
-	return strings.EqualFold(strings.TrimSpace(id.Type), strings.TrimSpace(other.Type)) &&
+	return sameIdentifierType(id, other) &&
 		normalizeValue(id.Value) == normalizeValue(other.Value) &&
 		strings.EqualFold(strings.TrimSpace(id.ApplicationID), strings.TrimSpace(other.ApplicationID))
+}
+
+// sameIdentifierType compares the types of two identities (see Identity.Matches).
+func sameIdentifierType(a, b Identity) bool {
+	ta, tb := strings.TrimSpace(a.Type), strings.TrimSpace(b.Type)
+	if strings.EqualFold(ta, tb) {
+		return true
+	}
+	return strings.EqualFold(ta, "NIHII11") && isNIHII11(b) || strings.EqualFold(tb, "NIHII11") && isNIHII11(a)
+}
+
+// isNIHII11 reports whether id is a NIHII identifier with an 11-digit value: an individual's NIHII11.
+func isNIHII11(id Identity) bool {
+	if !strings.EqualFold(strings.TrimSpace(id.Type), "NIHII") {
+		return false
+	}
+	v := strings.TrimSpace(id.Value)
+	if len(v) != 11 {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func normalizeValue(v string) string {

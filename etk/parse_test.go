@@ -177,6 +177,38 @@ func TestIdentityMatches(t *testing.T) {
 	}
 }
 
+// NIHII11 is the name of an 11-digit NIHII (what individual certificates carry as OU=NIHII=<11 digits>), and
+// nothing else: not an 8-digit NIHII, not another NIHII type, not an SSIN.
+func TestIdentityMatchesNIHII11(t *testing.T) {
+	for _, tc := range []struct {
+		a, b Identity
+		want bool
+	}{
+		{Identity{Type: "NIHII", Value: "12345678901"}, Identity{Type: "NIHII11", Value: "12345678901"}, true},
+		{Identity{Type: "NIHII", Value: "00000000101"}, Identity{Type: "NIHII11", Value: "101"}, true},
+		{Identity{Type: "nihii", Value: " 00000000101 "}, Identity{Type: "Nihii11", Value: "00000000101"}, true},
+		{Identity{Type: "NIHII11", Value: "00000000101"}, Identity{Type: "NIHII11", Value: "101"}, true},
+		{Identity{Type: "NIHII", Value: "00000000101"}, Identity{Type: "NIHII11", Value: "00000000202"}, false},
+		{Identity{Type: "NIHII", Value: "12345678901", ApplicationID: "APP"}, Identity{Type: "NIHII11", Value: "12345678901"}, false},
+		// The NIHII side must have 11 digits: an 8-digit NIHII (or a short value) is another identifier.
+		{Identity{Type: "NIHII", Value: "12345678"}, Identity{Type: "NIHII11", Value: "12345678"}, false},
+		{Identity{Type: "NIHII", Value: "101"}, Identity{Type: "NIHII11", Value: "00000000101"}, false},
+		{Identity{Type: "NIHII", Value: "123456789012"}, Identity{Type: "NIHII11", Value: "123456789012"}, false},
+		// No other leniency.
+		{Identity{Type: "NIHII-HOSPITAL", Value: "12345678901"}, Identity{Type: "NIHII11", Value: "12345678901"}, false},
+		{Identity{Type: "SSIN", Value: "12345678901"}, Identity{Type: "NIHII11", Value: "12345678901"}, false},
+		{Identity{Type: "SSIN", Value: "12345678901"}, Identity{Type: "NIHII", Value: "12345678901"}, false},
+		{Identity{Type: "NIHII11X", Value: "12345678901"}, Identity{Type: "NIHII", Value: "12345678901"}, false},
+	} {
+		if got := tc.a.Matches(tc.b); got != tc.want {
+			t.Errorf("%v.Matches(%v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+		if got := tc.b.Matches(tc.a); got != tc.want {
+			t.Errorf("%v.Matches(%v) = %v, want %v (not symmetric)", tc.b, tc.a, got, tc.want)
+		}
+	}
+}
+
 // spaced inserts a space every n characters.
 func spaced(s string, n int) string {
 	var b strings.Builder

@@ -175,7 +175,8 @@ type ValidateOptions struct {
 	IgnoreSignerExpiry bool
 
 	// Expect, when set, requires the authentication certificate to belong to this holder (see
-	// Identity.Matches); otherwise ETK_HOLDER_MISMATCH.
+	// Identity.Matches: leading zeros are ignored, and NIHII11 matches a certificate's 11-digit NIHII);
+	// otherwise ETK_HOLDER_MISMATCH.
 	Expect *Identity
 
 	// Revocation, when set, is asked about every certificate of the verified authentication path except the

@@ -304,4 +304,49 @@ func TestVectorsIdentity(t *testing.T) {
 	}
 }
 
+// The test-kit ETKs of individuals carry OU=NIHII=<11 digits>: looked up as NIHII11 (the depot's name for that
+// identifier), they validate; another holder's number, an 8-digit reading of it or an SSIN are still refused.
+func TestVectorsNIHII11(t *testing.T) {
+	for _, tc := range []struct {
+		file, value, other string
+	}{
+		{"testkit/alice-nihii-00000000101-sha1.etk", "00000000101", "00000000202"},
+		{"testkit/bob-nihii-00000000202-sha1.etk", "00000000202", "00000000101"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			e, err := Parse(readVector(t, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id, err := e.Identity(); err != nil || id != (Identity{Type: "NIHII", Value: tc.value}) {
+				t.Fatalf("Identity() = %+v, %v; want the certificate's NIHII=%s", id, err, tc.value)
+			}
+			opts := vectorOptions(t)
+			for _, ok := range []Identity{
+				{Type: "NIHII11", Value: tc.value},
+				{Type: "nihii11", Value: strings.TrimLeft(tc.value, "0")}, // unpadded, as a user types it
+				{Type: "NIHII", Value: tc.value},
+			} {
+				opts.Expect = &ok
+				if err := e.Validate(opts); err != nil {
+					t.Errorf("Validate expecting %v: %v", ok, err)
+				}
+			}
+			for _, bad := range []Identity{
+				{Type: "NIHII11", Value: tc.other},
+				{Type: "NIHII11", Value: tc.value, ApplicationID: "APP"},
+				{Type: "SSIN", Value: tc.value},
+				{Type: "NIHII-HOSPITAL", Value: tc.value},
+			} {
+				opts.Expect = &bad
+				var ve *ValidationError
+				err := e.Validate(opts)
+				if !errors.As(err, &ve) || !slices.Equal(ve.Codes(), []string{CodeHolderMismatch}) {
+					t.Errorf("Validate expecting %v: %v, want only %s", bad, err, CodeHolderMismatch)
+				}
+			}
+		})
+	}
+}
+
 func hexSHA256(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

@@ -1,4 +1,4 @@
-// Package pki is the certificate authority machinery of ehealthtest: RSA keys, CA certificates, issuing leaf
+// Package pki is the certificate authority machinery of ehealthtest: RSA and ECDSA keys, CA certificates, issuing leaf
 // certificates from templates, and PEM encoding for the state directory.
 //
 // Everything here is for a local test platform: keys are generated with crypto/rand, never reused across
@@ -8,6 +8,8 @@ package pki
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -37,6 +39,26 @@ func NewKey(r io.Reader) (*rsa.PrivateKey, error) {
 		r = rand.Reader
 	}
 	return rsa.GenerateKey(r, KeyBits)
+}
+
+// NewECDSAKey generates an ECDSA key on NIST P-384 (the curve of current Belgian eID cards).
+func NewECDSAKey(r io.Reader) (*ecdsa.PrivateKey, error) {
+	return ecdsa.GenerateKey(elliptic.P384(), randOr(r))
+}
+
+// SignatureAlgorithmFor returns the algorithm a CA with this key signs certificates with: sha256WithRSA for RSA,
+// ecdsa-with-SHA256 for P-256 and ecdsa-with-SHA384 for P-384 and P-521.
+func SignatureAlgorithmFor(key crypto.Signer) (x509.SignatureAlgorithm, error) {
+	switch k := key.Public().(type) {
+	case *rsa.PublicKey:
+		return x509.SHA256WithRSA, nil
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P256() {
+			return x509.ECDSAWithSHA256, nil
+		}
+		return x509.ECDSAWithSHA384, nil
+	}
+	return x509.UnknownSignatureAlgorithm, fmt.Errorf("pki: unsupported CA key %T", key.Public())
 }
 
 // RandomSerial returns a random positive 63-bit serial number.
@@ -97,6 +119,10 @@ func NewRootWithKey(r io.Reader, key crypto.Signer, subject pkix.Name, notBefore
 	if err != nil {
 		return nil, err
 	}
+	alg, err := SignatureAlgorithmFor(key)
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               subject,
@@ -106,7 +132,7 @@ func NewRootWithKey(r io.Reader, key crypto.Signer, subject pkix.Name, notBefore
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		SubjectKeyId:          ski,
-		SignatureAlgorithm:    x509.SHA256WithRSA,
+		SignatureAlgorithm:    alg,
 	}
 	der, err := x509.CreateCertificate(randOr(r), tmpl, tmpl, key.Public(), key)
 	if err != nil {
@@ -147,7 +173,8 @@ func (parent *CA) NewIntermediateWithKey(r io.Reader, key crypto.Signer, subject
 }
 
 // Issue signs a certificate for pub from tmpl. It fills in a random serial number when tmpl has none, the
-// SubjectKeyIdentifier (method 1) when tmpl has none, and sha256WithRSA. tmpl is not modified.
+// SubjectKeyIdentifier (method 1) when tmpl has none, and the signature algorithm of the CA's key
+// (SignatureAlgorithmFor) when tmpl has none. tmpl is not modified.
 func (parent *CA) Issue(r io.Reader, tmpl *x509.Certificate, pub crypto.PublicKey) (*x509.Certificate, error) {
 	t := *tmpl
 	if t.SerialNumber == nil {
@@ -165,7 +192,11 @@ func (parent *CA) Issue(r io.Reader, tmpl *x509.Certificate, pub crypto.PublicKe
 		t.SubjectKeyId = ski
 	}
 	if t.SignatureAlgorithm == x509.UnknownSignatureAlgorithm {
-		t.SignatureAlgorithm = x509.SHA256WithRSA
+		alg, err := SignatureAlgorithmFor(parent.Key)
+		if err != nil {
+			return nil, err
+		}
+		t.SignatureAlgorithm = alg
 	}
 	der, err := x509.CreateCertificate(randOr(r), &t, parent.Cert, pub, parent.Key)
 	if err != nil {
