@@ -10,15 +10,12 @@ package etkra
 
 import (
 	"context"
-	"reflect"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/ehcert/ehcert/ehealth"
 	gen "github.com/ehcert/ehcert/gen/etkra"
+	"github.com/ehcert/ehcert/internal/reqstamp"
 	"github.com/ehcert/ehcert/soap"
-	"github.com/ehcert/ehcert/xsd"
 )
 
 // Client calls EtkRA v2 against acceptance when Endpoint is empty. Every EtkRA operation is signed, so a Signer
@@ -56,39 +53,10 @@ func (c *Client) endpoint() string {
 // the connector's JAXB printing does), so after Do the caller can read the Id that was sent. The methods of Client
 // are Do with the operation and types filled in; the CLI uses Do directly.
 func (c *Client) Do(ctx context.Context, op ehealth.Operation, req, resp any) error {
-	if err := stamp(op, req, c.NewID, c.Now); err != nil {
+	if err := reqstamp.Stamp(op, req, c.NewID, c.Now); err != nil {
 		return err
 	}
 	return c.soap().Send(ctx, c.endpoint(), op, c.Signer, req, resp)
-}
-
-var dateTimeType = reflect.TypeFor[xsd.DateTime]()
-
-// stamp sets the Id (when empty) and IssueInstant of a generated request.
-func stamp(op ehealth.Operation, req any, newID func() string, now func() time.Time) error {
-	v := reflect.ValueOf(req)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return &soap.InvalidRequestError{Operation: op.Name, Reason: "the request must be a non-nil pointer to a generated request struct"}
-	}
-	s := v.Elem()
-	id := s.FieldByName("Id")
-	issue := s.FieldByName("IssueInstant")
-	if !id.IsValid() || id.Kind() != reflect.String || !id.CanSet() || !issue.IsValid() || issue.Type() != dateTimeType || !issue.CanSet() {
-		return &soap.InvalidRequestError{Operation: op.Name, Reason: "the request type " + s.Type().String() + " has no Id and IssueInstant"}
-	}
-	if id.String() == "" {
-		if newID != nil {
-			id.SetString(newID())
-		} else {
-			id.SetString("_" + uuid.NewString())
-		}
-	}
-	t := time.Now()
-	if now != nil {
-		t = now()
-	}
-	issue.Set(reflect.ValueOf(xsd.NewDateTime(t.Truncate(time.Millisecond))))
-	return nil
 }
 
 func call[Resp any](ctx context.Context, c *Client, op ehealth.Operation, req any) (*Resp, error) {
