@@ -770,3 +770,17 @@ outer:
 	}
 	return true
 }
+
+// EquivalentRawDN is EquivalentDN on two DER-encoded names (x509.Certificate.RawSubject, RawIssuer). Names that
+// do not parse are not equivalent.
+func EquivalentRawDN(a, b []byte) bool {
+	x, err := ParseRawDN(a)
+	if err != nil {
+		return false
+	}
+	y, err := ParseRawDN(b)
+	if err != nil {
+		return false
+	}
+	return EquivalentDN(x, y)
+}

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/ehcert/ehcert/ehealth"
 )
 
 // Fixed parts of every eHealth distinguished name (FACTS §7).
@@ -31,22 +33,9 @@ var (
 	ErrNoIdentity = errors.New("certreq: certificate subject carries no eHealth identifier")
 )
 
-// Identity is the eHealth identifier of a certificate holder: an ETK identifier type string ("SSIN", "CBE",
-// "NIHII-HOSPITAL", ...), its value (digits), and for organisations an optional application id.
-type Identity struct {
-	Type          string
-	Value         string
-	ApplicationID string
-}
-
-// String returns the identity as the connector names keystore files: TYPE=value[,APPID].
-func (id Identity) String() string {
-	s := id.Type + "=" + id.Value
-	if id.ApplicationID != "" {
-		s += "," + id.ApplicationID
-	}
-	return s
-}
+// Identity identifies the holder of an eHealth certificate: identifier type, value and optional application id
+// (an alias of ehealth.Identity, shared with packages etk and etkdepot).
+type Identity = ehealth.Identity
 
 // Subject is the holder of an eHealth certificate: its identity and its NAME OU. For a person the connector
 // uses "<FirstName> <LastName>" from the eID (NaturalPersonSubject); for a foreigner "<LASTNAME> <FIRSTNAME>"

@@ -99,3 +99,28 @@ func TestCustomEnvironment(t *testing.T) {
 		t.Errorf("%+v", e)
 	}
 }
+
+func TestIdentityMatches(t *testing.T) {
+	for _, c := range []struct {
+		a, b Identity
+		want bool
+	}{
+		{Identity{Type: "CBE", Value: "0820563481"}, Identity{Type: "cbe", Value: "820563481"}, true},
+		{Identity{Type: "CBE", Value: "1", ApplicationID: "APP"}, Identity{Type: "CBE", Value: "1", ApplicationID: "app"}, true},
+		{Identity{Type: "CBE", Value: "1", ApplicationID: "APP"}, Identity{Type: "CBE", Value: "1"}, false},
+		{Identity{Type: "NIHII11", Value: "101"}, Identity{Type: "NIHII", Value: "00000000101"}, true},
+		{Identity{Type: "NIHII11", Value: "101"}, Identity{Type: "NIHII", Value: "00000101"}, false},
+		{Identity{Type: "SSIN", Value: "00000000101"}, Identity{Type: "NIHII", Value: "00000000101"}, false},
+		{Identity{Type: "CBE", Value: "1"}, Identity{Type: "CBE", Value: "2"}, false},
+	} {
+		if got := c.a.Matches(c.b); got != c.want {
+			t.Errorf("%v.Matches(%v) = %v", c.a, c.b, got)
+		}
+		if got := c.b.Matches(c.a); got != c.want {
+			t.Errorf("%v.Matches(%v) = %v (not symmetric)", c.b, c.a, got)
+		}
+	}
+	if s := (Identity{Type: "CBE", Value: "0123456749", ApplicationID: "APP1"}).String(); s != "CBE=0123456749,APP1" {
+		t.Errorf("String = %q", s)
+	}
+}

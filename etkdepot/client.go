@@ -46,22 +46,9 @@ const (
 	DefaultRefetchInterval = time.Minute
 )
 
-// Identity names the holder of an ETK as the depot does: an identifier type ("CBE", "SSIN", "NIHII-HOSPITAL"),
-// the value padded to the type's length (FACTS §7) and an optional application id.
-type Identity struct {
-	Type          string
-	Value         string
-	ApplicationID string
-}
-
-// String renders the identity as TYPE=value[/APPID].
-func (id Identity) String() string {
-	s := id.Type + "=" + id.Value
-	if id.ApplicationID != "" {
-		s += "/" + id.ApplicationID
-	}
-	return s
-}
+// Identity is what an ETK is registered under: identifier type, value and optional application id (an alias of
+// ehealth.Identity, shared with packages certreq and etk).
+type Identity = ehealth.Identity
 
 // Entry is one ETK of the depot: the identity it is registered under and the ETK itself.
 type Entry struct {

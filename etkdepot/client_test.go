@@ -545,11 +545,11 @@ func TestErrorTexts(t *testing.T) {
 		{&ResponseTooLargeError{Op: "GET /etks", Limit: 10}, "etkdepot: GET /etks: response larger than the limit of 10 bytes"},
 		{&DecodeError{Op: "cache", Reason: "bad", Err: errors.New("eof")}, "etkdepot: cache: bad: eof"},
 		{&QueryError{Field: "use", Value: "x", Reason: "bad"}, `etkdepot: invalid use "x": bad`},
-		{&MismatchError{Want: Identity{"CBE", "1", ""}, Got: Identity{"CBE", "2", "A"}}, "etkdepot: answer is for CBE=2/A, not CBE=1"},
+		{&MismatchError{Want: Identity{Type: "CBE", Value: "1"}, Got: Identity{Type: "CBE", Value: "2", ApplicationID: "A"}}, "etkdepot: answer is for CBE=2,A, not CBE=1"},
 		{&RejectedError{Op: "op", Rejections: []Rejection{{0, "a", errors.New("x")}, {1, "b", errors.New("y")}, {2, "c", errors.New("z")}, {3, "d", errors.New("w")}}},
 			"etkdepot: op: all 4 item(s) of the answer refused; item 0 (a): x; item 1 (b): y; item 2 (c): z; and 1 more"},
-		{&AmbiguousError{ApplicationID: "A", Candidates: []Entry{{Identity: Identity{"CBE", "1", "A"}}, {Identity: Identity{"CBE", "1", "a"}}}},
-			`etkdepot: 2 ETKs match application id "A": CBE=1/A, CBE=1/a`},
+		{&AmbiguousError{ApplicationID: "A", Candidates: []Entry{{Identity: Identity{Type: "CBE", Value: "1", ApplicationID: "A"}}, {Identity: Identity{Type: "CBE", Value: "1", ApplicationID: "a"}}}},
+			`etkdepot: 2 ETKs match application id "A": CBE=1,A, CBE=1,a`},
 		{&UnknownKeyError{KID: strings.Repeat("k", 100)}, `etkdepot: no key with kid "` + strings.Repeat("k", 80) + `…" in the JWK set`},
 	} {
 		if got := tc.err.Error(); got != tc.want {

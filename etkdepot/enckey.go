@@ -2,14 +2,11 @@ package etkdepot
 
 import (
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+
+	"github.com/ehcert/ehcert/certreq"
 )
 
 // EncryptionKeyProblem names one reason why the x5c chain of an encryption key ("use":"enc") was refused.
@@ -133,54 +130,6 @@ func keyUsageNames(ku x509.KeyUsage) string {
 	return "(" + strings.Join(set, ", ") + ")"
 }
 
-// dnEqual reports whether two DER distinguished names name the same entity: the same multiset of RDNs, each
-// with the same attribute types and values, whatever the order of the RDNs (old and new eHealth certificates
-// encode one DN in opposite orders, FACTS §14), the ASN.1 string type of the values, their case or their
-// surrounding and repeated spaces (as Java's LdapName compares them). Names that do not parse are unequal.
-func dnEqual(a, b []byte) bool {
-	ka, err := dnCanonical(a)
-	if err != nil {
-		return false
-	}
-	kb, err := dnCanonical(b)
-	if err != nil {
-		return false
-	}
-	return slices.Equal(ka, kb)
-}
-
-// dnCanonical returns one string per RDN (its attributes, canonical and sorted), sorted.
-func dnCanonical(der []byte) ([]string, error) {
-	var rdns pkix.RDNSequence
-	rest, err := asn1.Unmarshal(der, &rdns)
-	if err != nil {
-		return nil, err
-	}
-	if len(rest) != 0 {
-		return nil, errors.New("trailing data after the name")
-	}
-	out := make([]string, len(rdns))
-	for i, rdn := range rdns {
-		attrs := make([]string, len(rdn))
-		for j, atv := range rdn {
-			attrs[j] = atv.Type.String() + "=" + canonicalValue(atv.Value)
-		}
-		slices.Sort(attrs)
-		out[i] = strings.Join(attrs, "+")
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-// canonicalValue folds a string value (trimmed, inner runs of spaces collapsed, upper case); other values are
-// compared by their DER encoding.
-func canonicalValue(v any) string {
-	if s, ok := v.(string); ok {
-		return "s:" + strings.ToUpper(strings.Join(strings.Fields(s), " "))
-	}
-	der, err := asn1.Marshal(v)
-	if err != nil {
-		return fmt.Sprintf("?:%v", v)
-	}
-	return "b:" + hex.EncodeToString(der)
-}
+// dnEqual reports whether two DER distinguished names name the same entity (certreq.EquivalentRawDN: RDN order,
+// string types, case and spaces do not matter, as Java's LdapName compares them).
+func dnEqual(a, b []byte) bool { return certreq.EquivalentRawDN(a, b) }

@@ -54,8 +54,8 @@ func ExampleClient_ETKs() {
 	fmt.Println("selected", e.Identity)
 	// Output:
 	// CBE=0820563481: 15 bytes
-	// CBE=0820563481/UHMEP: 15 bytes
-	// selected CBE=0820563481/UHMEP
+	// CBE=0820563481,UHMEP: 15 bytes
+	// selected CBE=0820563481,UHMEP
 }
 
 func ExampleClient_JWKSURL() {
