@@ -93,6 +93,19 @@ func TestNormalizeIdentifier(t *testing.T) {
 	}
 }
 
+func TestEnvironmentPresets(t *testing.T) {
+	// FACTS §1 (UDDI) and §13.
+	if Acceptance.CertRA != "https://services-acpt.ehealth.fgov.be/CertRa/v2" || Acceptance.EtkRA != "https://services-acpt.ehealth.fgov.be/EtkRa/v2" || Acceptance.ETKDepot != "https://api-acpt.ehealth.fgov.be/etee/v1" {
+		t.Errorf("acceptance: %+v", Acceptance)
+	}
+	if Production.CertRA != "https://services.ehealth.fgov.be/CertRa/v2" || Production.EtkRA != "https://services.ehealth.fgov.be/EtkRa/v2" || Production.ETKDepot != "https://api.ehealth.fgov.be/etee/v1" {
+		t.Errorf("production: %+v", Production)
+	}
+	if Production.Endpoint(EtkRA) != Production.EtkRA || Production.Endpoint(CertRA) != Production.CertRA {
+		t.Error("Endpoint picks the wrong service")
+	}
+}
+
 func TestCustomEnvironment(t *testing.T) {
 	e := CustomEnvironment("https://127.0.0.1:8443/")
 	if e.CertRA != "https://127.0.0.1:8443/CertRa/v2" || e.EtkRA != "https://127.0.0.1:8443/EtkRa/v2" || !strings.HasSuffix(e.ETKDepot, "/etee/v1") {
