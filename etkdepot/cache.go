@@ -33,6 +33,13 @@ type Cache interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// Unlocker may be implemented by a Cache shared between processes (etkdepot/rediscache): after a Get that led to
+// a fetch, the client calls Unlock when the fetch failed (nothing will be Put), so that other processes waiting for
+// the entry stop waiting and fetch themselves.
+type Unlocker interface {
+	Unlock(ctx context.Context, key string)
+}
+
 // DefaultMaxEntries is the number of entries a MemoryCache keeps when MaxEntries is zero.
 const DefaultMaxEntries = 10000
 

@@ -113,6 +113,7 @@ func load[T any](ctx context.Context, c *Client, s spec[T], refetch time.Duratio
 			return result[T]{val: h.val.(T), stored: h.stored, fromCache: true}, nil
 		}
 		if data, err := c.Cache.Get(ctx, cacheKey(s.lookup)); err == nil {
+			now = c.now() // a shared Cache may have waited for another instance's fetch
 			if e, err := decodeEntry(data, s.lookup); err == nil {
 				cached = e
 				if e.fresh(now) && usable(e.Stored) {
@@ -128,6 +129,11 @@ func load[T any](ctx context.Context, c *Client, s spec[T], refetch time.Duratio
 	}
 
 	body, err := s.fetch(ctx)
+	if err != nil && c.Cache != nil {
+		if u, ok := c.Cache.(Unlocker); ok {
+			u.Unlock(ctx, cacheKey(s.lookup))
+		}
+	}
 	if err == nil {
 		val, notAfter, expires, derr := s.decode(ctx, body, now)
 		if derr != nil {

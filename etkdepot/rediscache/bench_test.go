@@ -2,67 +2,50 @@ package rediscache_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"net/http"
-	"net/http/httptest"
-	"os"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ehcert/ehcert/ehealthtest"
 	"github.com/ehcert/ehcert/etkdepot"
 	"github.com/ehcert/ehcert/etkdepot/rediscache"
-	"github.com/ehcert/ehcert/internal/testenv"
 )
 
-// benchDepot serves one real test-kit ETK for CBE 0406798006 on loopback and counts the requests.
-func benchDepot(b *testing.B) (*httptest.Server, *atomic.Int64) {
-	b.Helper()
-	raw, err := os.ReadFile(testenv.Shared(b, "reference/etk-vectors/etk/testkit/bob-2014-sha256.etk"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	body, _ := json.Marshal([]any{map[string]any{"key": map[string]any{"cbe": "0406798006"}, "value": base64.StdEncoding.EncodeToString(raw)}})
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	b.Cleanup(srv.Close)
-	return srv, &n
-}
+// The benchmark mirrors package etkdepot's BenchmarkETKLookupLoopback and BenchmarkETKLookupCached: an
+// in-process ehealthtest platform (TLS on loopback) holding the ETK of ehealthtest.DefaultOrganization,
+// registered through CertRA and EtkRA by the create process, and a client with the default ETK checks (package
+// etk against the platform's root).
 
-// acceptCMS stands in for ETK validation, which is the same in every benchmark and not what they compare.
-func acceptCMS(raw []byte, want etkdepot.Identity) error {
-	if len(raw) == 0 || raw[0] != 0x30 {
-		return errors.New("not CMS")
-	}
-	return nil
+func benchClient(srv *ehealthtest.Server, cache etkdepot.Cache) *etkdepot.Client {
+	return &etkdepot.Client{BaseURL: srv.Environment().ETKDepot, HTTPClient: srv.Client(),
+		UserAgent: "ehcertTest/1.0 ehcert/0", From: "ops@example.com",
+		Roots: srv.Roots(), Now: srv.Clock().Now, Cache: cache}
 }
 
 func lookupOnce(b *testing.B, c *etkdepot.Client) {
-	entries, err := c.ETKs(context.Background(), "CBE", "406798006", "")
-	if err != nil || len(entries) != 1 {
+	org := ehealthtest.DefaultOrganization
+	entries, err := c.ETKs(context.Background(), org.Type, org.ID, "")
+	if err == nil {
+		_, err = etkdepot.Select(entries, "")
+	}
+	if err != nil {
 		b.Fatal(err)
 	}
 }
 
-// nsPerLookup measures a lookup with c by running it for at least 300 ms (testing.Benchmark cannot be called
-// from inside a benchmark).
+// nsPerLookup is the mean time of a lookup with c over at least 300 ms (testing.Benchmark cannot run inside a
+// benchmark).
 func nsPerLookup(b *testing.B, c *etkdepot.Client) float64 {
 	lookupOnce(b, c) // warm up: connection, cache
 	n, start := 0, time.Now()
 	for time.Since(start) < 300*time.Millisecond {
-		for range 100 {
+		for range 20 {
 			lookupOnce(b, c)
 		}
-		n += 100
+		n += 20
 	}
 	return float64(time.Since(start).Nanoseconds()) / float64(n)
 }
@@ -72,36 +55,32 @@ var (
 	loopbackNs, cachedNs float64
 )
 
-// BenchmarkETKLookupRedis is one ETK lookup answered from Redis: each iteration is a new etkdepot.Client (an
-// instance that has nothing in memory yet) sharing one rediscache.Cache, so every lookup reads Redis and
-// decodes the entry; the depot is asked once in all. It reports its ratios to the two baselines of package
-// etkdepot, measured once in the same process before it: "x-loopback" is how many times faster than a lookup through a
-// loopback depot without cache (BenchmarkETKLookupLoopback), "x-cached" how many times slower than a lookup
-// answered from a client's memory (BenchmarkETKLookupCached).
+// BenchmarkETKLookupRedis is one ETK lookup answered from Redis. Each iteration is a new etkdepot.Client (an
+// instance with nothing in memory yet) sharing one rediscache.Cache: the entry is read from Redis, decoded and
+// its ETK validated again, as the client does for every load from a Cache; the depot is asked once in all. It
+// reports its ratios to package etkdepot's two baselines, measured on the same platform in the same process
+// before it: "x-loopback" is how many times faster than BenchmarkETKLookupLoopback (no cache: TLS round trip
+// to the depot, decoding, validation), "x-cached" how many times slower than BenchmarkETKLookupCached (answered
+// from a client's memory).
 func BenchmarkETKLookupRedis(b *testing.B) {
 	rs := startRedis(b)
-	srv, n := benchDepot(b)
+	srv, _ := platform(b)
+	baselineOnce.Do(func() {
+		loopbackNs = nsPerLookup(b, benchClient(srv, nil))
+		cachedNs = nsPerLookup(b, benchClient(srv, etkdepot.NewMemoryCache(0)))
+	})
 	rc := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	b.Cleanup(func() { rc.Close() })
-	cache := &rediscache.Cache{Client: rc}
-	newClient := func() *etkdepot.Client {
-		return &etkdepot.Client{BaseURL: srv.URL, HTTPClient: srv.Client(), ValidateETK: acceptCMS, Cache: cache}
-	}
-	baselineOnce.Do(func() {
-		// The baselines of package etkdepot, measured here in the same process: BenchmarkETKLookupLoopback (no
-		// cache, every lookup through HTTP) and BenchmarkETKLookupCached (answered from the client's memory).
-		loopbackNs = nsPerLookup(b, &etkdepot.Client{BaseURL: srv.URL, HTTPClient: srv.Client(), ValidateETK: acceptCMS})
-		cachedNs = nsPerLookup(b, &etkdepot.Client{BaseURL: srv.URL, HTTPClient: srv.Client(), ValidateETK: acceptCMS, Cache: etkdepot.NewMemoryCache(0)})
-	})
-	n.Store(0)
-	lookupOnce(b, newClient())
+	cache := &rediscache.Cache{Client: rc, Now: srv.Clock().Now}
+	srv.ResetRequests()
+	lookupOnce(b, benchClient(srv, cache))
 	b.ReportAllocs()
 	for b.Loop() {
-		lookupOnce(b, newClient())
+		lookupOnce(b, benchClient(srv, cache))
 	}
 	b.StopTimer()
-	if n.Load() != 1 {
-		b.Fatalf("%d depot requests, want 1", n.Load())
+	if n := depotRequests(srv); n != 1 {
+		b.Fatalf("%d depot requests, want 1", n)
 	}
 	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	if ns > 0 && loopbackNs > 0 && cachedNs > 0 {
@@ -109,5 +88,25 @@ func BenchmarkETKLookupRedis(b *testing.B) {
 		b.ReportMetric(ns/cachedNs, "x-cached")
 		b.ReportMetric(loopbackNs, "loopback-ns/op")
 		b.ReportMetric(cachedNs, "cached-ns/op")
+	}
+}
+
+// BenchmarkRedisGet is the Redis part of BenchmarkETKLookupRedis alone: Cache.Get of a fresh 8 KiB entry (the
+// size of a cached GET /etks answer holding one ETK).
+func BenchmarkRedisGet(b *testing.B) {
+	rs := startRedis(b)
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	b.Cleanup(func() { rc.Close() })
+	cache := &rediscache.Cache{Client: rc}
+	ctx := context.Background()
+	v := entryBytes(b, strings.Repeat("x", 8<<10), time.Now().Add(time.Hour))
+	if err := cache.Put(ctx, "k", v); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if d, err := cache.Get(ctx, "k"); err != nil || len(d) != len(v) {
+			b.Fatal(err)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func (l lookup) String() string { return l.typ + "=" + l.value + "/" + l.appID }
 
 // platform is a local eHealth platform whose depot holds the ETKs of three holders, registered by the create
 // process.
-func platform(t *testing.T) (*ehealthtest.Server, []lookup) {
+func platform(t testing.TB) (*ehealthtest.Server, []lookup) {
 	t.Helper()
 	srv := ehealthtest.NewServer(t, ehealthtest.WithLogf(func(string, ...any) {}))
 	eid := srv.Citizen()
