@@ -75,7 +75,7 @@ func (a *app) depotClient() (*etkdepot.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc, err := a.httpClient()
+	hc, err := a.depotHTTPClient()
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +90,9 @@ func (a *app) depotClient() (*etkdepot.Client, error) {
 		From:       a.from,
 		Roots:      pool,
 		Now:        a.now,
+	}
+	if cache := a.etkCache(); cache != nil {
+		c.Cache = cache
 	}
 	c.ValidateETK = func(raw []byte, want etkdepot.Identity) error {
 		e, err := etk.Parse(raw)

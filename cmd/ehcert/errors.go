@@ -40,6 +40,13 @@ type invalidError struct{ err error }
 func (e *invalidError) Error() string { return e.err.Error() }
 func (e *invalidError) Unwrap() error { return e.err }
 
+// exitStatus ends the command with its exit code as is, printing nothing more: "ehcert check" follows the
+// monitoring-plugin convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) instead of the table of describe, and its
+// report on stdout already said everything.
+type exitStatus struct{ code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 // workdirError ties an error of a process to its work directory, so that the advice names it.
 type workdirError struct {
 	dir string

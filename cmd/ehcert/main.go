@@ -21,6 +21,17 @@
 //	   confirmation); run `ehcert resume --workdir DIR` later
 //	7  validation failed (`ehcert etk verify`: the ETK is not valid)
 //
+// `ehcert check` is a monitoring check and follows the monitoring-plugin convention instead: 0 OK, 1 WARNING,
+// 2 CRITICAL, 3 UNKNOWN (bad flags, an unreadable keystore or no password are UNKNOWN too).
+//
+// # Monitoring and logs
+//
+// `ehcert check --keystore FILE|WORKDIR` reports the expiry of a keystore's certificate and ETKs (with --online,
+// also CertRA's view and whether the ETK Depot publishes this keystore's ETK); `ehcert serve-metrics` exports the
+// same as Prometheus gauges (ehcert_certificate_days_to_expiry, ehcert_check_status, ...) at /metrics. The global
+// --log-level (off by default) writes one slog record per eHealth call on stderr, as text or --log-format json:
+// never a body, a key, a certificate, a PIN or a password.
+//
 // # Secrets
 //
 // PINs and passwords are never taken from the command line. They are read, in this order, from the file named by
@@ -45,6 +56,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -72,7 +84,8 @@ const exitCodeHelp = `Exit codes:
   4  the platform could not be reached (network, timeout, proxy 5xx): try again later
   5  wrong PIN or password, or a key problem
   6  pending (e.g. manual validation): run "ehcert resume --workdir DIR" later
-  7  validation failed (etk verify)`
+  7  validation failed (etk verify)
+"ehcert check" uses the monitoring convention instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -95,6 +108,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	a.close()
 	if err == nil {
 		return exitOK
+	}
+	var es *exitStatus
+	if errors.As(err, &es) {
+		return es.code
 	}
 	code, lines := describe(err)
 	for i, l := range lines {

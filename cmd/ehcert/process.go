@@ -106,7 +106,7 @@ func (a *app) deps(ctx context.Context, pf *processFlags, steps []string, needEI
 		PollInterval:    pf.pollInterval,
 		StopWhenPending: pf.noWait,
 		Now:             a.now,
-		Logger:          prog.logger(),
+		Logger:          a.withLogs(prog),
 	}
 	if needPassword {
 		pw, err := a.keystorePassword(confirm)

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -17,7 +18,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ehcert/ehcert/ehealth"
+	"github.com/ehcert/ehcert/etkdepot/rediscache"
 	"github.com/ehcert/ehcert/keystore"
+	"github.com/ehcert/ehcert/observe"
 	"github.com/ehcert/ehcert/sign"
 	"github.com/ehcert/ehcert/soap"
 	"github.com/ehcert/ehcert/tracedir"
@@ -52,16 +55,25 @@ type app struct {
 	eidPassFile  string
 	passFile     string
 	quiet        bool
+	logLevel     string
+	logFormat    string
+	redisAddr    string
 
 	// now is the clock used for IssueInstants; nil means time.Now (the demo sets the simulator's clock).
 	now func() time.Time
 
 	hc      *http.Client
+	dhc     *http.Client // the ETK Depot's: hc, logged and counted
 	envSel  *ehealth.Environment
 	extra   []*x509.Certificate
 	closers []func()
 
 	eidAuth, eidSig sign.Key
+
+	// logHandler writes the log records of --log-level (nil: logs off); log is the logger built on it.
+	logHandler slog.Handler
+	log        *slog.Logger
+	rc         *rediscache.Cache
 }
 
 func newApp(stdin *os.File, stdout, stderr io.Writer) *app {
@@ -89,6 +101,11 @@ a simulator ("ehcert simulator" prints it). The real platform needs --user-agent
 PINs and passwords are never read from the command line: use EHCERT_PIN, EHCERT_EID_PASSWORD,
 EHCERT_KEYSTORE_PASSWORD, the --pin-file/--eid-password-file/--password-file flags, or type them when asked.
 
+Monitoring: "ehcert check" checks a keystore's expiry for Nagios/Icinga-style agents (its own exit codes: 0 OK,
+1 WARNING, 2 CRITICAL, 3 UNKNOWN); "ehcert serve-metrics" exports the days to expiry to Prometheus.
+--log-level info logs every eHealth call (service, operation, outcome, request id, duration; never a body, key,
+PIN or password) on stderr.
+
 ` + exitCodeHelp,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
@@ -99,6 +116,7 @@ EHCERT_KEYSTORE_PASSWORD, the --pin-file/--eid-password-file/--password-file fla
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return a.setupLogging() }
 
 	f := root.PersistentFlags()
 	f.StringVar(&a.env, "env", envOr("EHCERT_ENV", "acc"), `platform: "acc", "prod" or a base URL such as https://127.0.0.1:8443 ($EHCERT_ENV)`)
@@ -115,6 +133,11 @@ EHCERT_KEYSTORE_PASSWORD, the --pin-file/--eid-password-file/--password-file fla
 	f.StringVar(&a.eidPassFile, "eid-password-file", "", "file holding the --eid-p12 password (else $EHCERT_EID_PASSWORD, else asked)")
 	f.StringVar(&a.passFile, "password-file", "", "file holding the eHealth keystore password (else $EHCERT_KEYSTORE_PASSWORD, else asked)")
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print only results and errors")
+	f.StringVar(&a.logLevel, "log-level", envOr("EHCERT_LOG_LEVEL", logLevelOff), logFlagsHelp+" ($EHCERT_LOG_LEVEL)")
+	f.StringVar(&a.logFormat, "log-format", envOr("EHCERT_LOG_FORMAT", logFormatText), "format of the log records: text or json ($EHCERT_LOG_FORMAT)")
+	f.StringVar(&a.redisAddr, "etk-cache-redis", os.Getenv("EHCERT_ETK_CACHE_REDIS"), "HOST:PORT of a Redis shared as ETK Depot cache by several ehcert processes; Redis down never fails a lookup ($EHCERT_ETK_CACHE_REDIS)")
+	f.StringVar(&a.redisAddr, "redis", os.Getenv("EHCERT_ETK_CACHE_REDIS"), "same as --etk-cache-redis")
+	f.MarkHidden("redis")
 
 	root.AddCommand(
 		a.demoCommand(),
@@ -130,6 +153,8 @@ EHCERT_KEYSTORE_PASSWORD, the --pin-file/--eid-password-file/--password-file fla
 		a.etkCommand(),
 		a.jwksCommand(),
 		a.keyholderCommand(),
+		a.checkCommand(),
+		a.serveMetricsCommand(),
 	)
 	return root
 }
@@ -286,6 +311,7 @@ func (a *app) soapClient() (*soap.Client, error) {
 	if err != nil {
 		return nil, &usageError{err}
 	}
+	c.Observer = observe.Chain(c.Observer, a.soapObserver())
 	return c, nil
 }
 
