@@ -13,7 +13,7 @@
 // # What it checks
 //
 // Every SOAP request is checked as the platform does. An HTTP POST of text/xml holding a well-formed SOAP 1.1
-// Envelope with one Body child, which must be a request of the endpoint's service, sent with that request's
+// Envelope (no DOCTYPE, no attribute given twice) with one Body child, which must be a request of the endpoint's service, sent with that request's
 // SOAPAction; otherwise the answer is a SOAP Fault (HTTP 500) whose detail carries SOA-03001 (malformed content),
 // SOA-03002 (not SOAP) or SOA-03003 (no Body). Signed requests are verified with sign.Verifier against Roots: the
 // profile's algorithms, the Reference to the root Id, the chain, and the kind of key the operation needs — a test
@@ -34,7 +34,8 @@
 // checks (etk.CheckEncryptionCertificate), ETKs built with etk.Build and signed by the platform's ETK-RA key,
 // activation of replacement ETKs, revocation with a revocation contract, foreigners confirming on a validation
 // page (ConfirmForeigner), and certificate information reflecting all of it. The ETK Depot serves what EtkRA
-// registered, in the JSON shapes of openapi/etkdepot-v1.yaml.
+// registered, in the JSON shapes of openapi/etkdepot-v1.yaml: 200 with the (possibly empty) list or set, 400 for a
+// malformed query and 404 for an unknown kid or path, with a {code, message} error body.
 //
 // # Test controls
 //
@@ -44,7 +45,8 @@
 //
 // Clock moves the platform's time (validity, replacement periods, expiry). Inject makes an operation or a REST
 // endpoint fail in one of the ways networks and proxies fail (Fault). Requests records every exchange, with the
-// response payloads that tests can validate against the official XSDs. Options.StateDir makes the platform
+// SOAP response payloads that tests can validate against the official XSDs and the REST status, header and body
+// that they can check against openapi/etkdepot-v1.yaml. Options.StateDir makes the platform
 // durable: the CLI's simulator keeps its PKI, citizens and state across restarts.
 //
 // Everything here is for testing: the keys are generated locally and are worthless outside this server.

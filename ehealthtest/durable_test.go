@@ -88,7 +88,7 @@ func TestDurableState(t *testing.T) {
 
 // The software eID exports as a PKCS#12 keystore with the BeID aliases.
 func TestEIDToPKCS12(t *testing.T) {
-	srv := ehealthtest.NewServer(t)
+	srv := newServer(t)
 	eid := srv.Citizen()
 	p12, err := eid.ToPKCS12("secret")
 	if err != nil {

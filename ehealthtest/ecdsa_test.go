@@ -272,7 +272,7 @@ func TestCitizenKeyTypes(t *testing.T) {
 			}
 		})
 	}
-	srv := ehealthtest.NewServer(t)
+	srv := newServer(t)
 	if _, err := srv.AddCitizenWithKeyType(ehealthtest.KeyType(7), "90010100123", "Bob", "Janssens"); err == nil {
 		t.Error("AddCitizenWithKeyType accepted an unknown key type")
 	}
@@ -323,7 +323,7 @@ func TestECDSAP384ToPKCS12(t *testing.T) {
 // the restarted server say.
 func TestECDSAP384Durable(t *testing.T) {
 	dir := t.TempDir()
-	srv := ehealthtest.NewServer(t, ehealthtest.WithStateDir(dir), ehealthtest.WithEIDKeyType(ehealthtest.ECDSAP384))
+	srv := newServer(t, ehealthtest.WithStateDir(dir), ehealthtest.WithEIDKeyType(ehealthtest.ECDSAP384))
 	before := srv.Citizen()
 	srv.Close()
 

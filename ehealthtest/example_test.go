@@ -12,28 +12,10 @@ import (
 	"github.com/ehcert/ehcert/soap"
 )
 
-// In a test of your own, NewServer starts the platform on a loopback port and closes it when the test ends.
-// The test citizen's software eID signs the requests.
-func ExampleNewServer() {
-	testQualities := func(t *testing.T) {
-		srv := ehealthtest.NewServer(t, ehealthtest.WithIssueAfterPolls(2))
-		eid := srv.Citizen()
-		c := &certra.Client{
-			SOAP:     &soap.Client{HTTPClient: srv.Client()},
-			Endpoint: srv.Environment().CertRA,
-			Signer:   eid.Keyring(),
-		}
-		resp, err := c.GetActorQualities(t.Context(), &gen.GetActorQualitiesRequest{
-			SSIN: &gen.IdType{Type: "SSIN", Value: eid.SSIN},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(resp.OrganizationAuthorization) != 1 {
-			t.Errorf("qualities: %+v", resp)
-		}
-	}
-	_ = testQualities // func TestQualities(t *testing.T) in your _test.go file
+// TestExampleNewServer runs the body of ExampleNewServer (example_newserver_test.go): an example without
+// output is only compiled, so this is what makes the documented test an executed one.
+func TestExampleNewServer(t *testing.T) {
+	testQualities(t)
 }
 
 // Outside tests (a demo, a simulator), NewUnstartedServer and Start run the same platform.

@@ -127,14 +127,10 @@ func (s *Server) takeFault(target string) (Fault, bool) {
 // applyFault runs a fault that answers before processing. It reports whether the request is finished; when it
 // is not, after (non-nil for DropAfter and Truncated) must be applied to the real response.
 //
-// The exchange is recorded here for faults that answer on their own (before answering: Drop does not return).
+// Faults that answer on their own record the exchange here: Drop before closing the connection, Oversized before
+// streaming (its body is not kept), HTTP500Fault, HTML503 and Garbage with the answer they send.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, x *exchange, f Fault, soapTarget bool) (done bool, after *Fault) {
 	x.rec.Injected = f.Kind
-	switch f.Kind {
-	case Delay, DropAfter, Truncated:
-	default:
-		s.recordInjected(x, f)
-	}
 	switch f.Kind {
 	case Delay:
 		t := time.NewTimer(f.Delay)
@@ -150,39 +146,18 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, x *exchange,
 		}
 		return false, nil
 	case Drop:
+		s.recordInjected(x, f)
 		hijackClose(w)
 		return true, nil
 	case DropAfter, Truncated:
 		return false, &f
-	case HTTP500Fault:
-		if soapTarget {
-			writeSOAPFault(w, http.StatusInternalServerError, "soapenv:Server", faultServiceError,
-				"An unexpected error occurred on the platform (injected fault).", "Server")
-		} else {
-			writeJSONError(w, http.StatusInternalServerError, faultServiceError, "Internal server error (injected fault)")
-		}
-		return true, nil
-	case HTML503:
-		if f.RetryAfter != "" {
-			w.Header().Set("Retry-After", f.RetryAfter)
-		}
-		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"+
-			"<title>503 Service Unavailable</title>\n</head><body>\n<h1>Service Unavailable</h1>\n"+
-			"<p>The server is temporarily unable to service your request due to maintenance downtime or capacity problems. "+
-			"Please try again later.</p>\n</body></html>\n")
-		return true, nil
-	case Garbage:
-		if soapTarget {
-			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-		} else {
-			w.Header().Set("Content-Type", "application/json")
-		}
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte("\x00\x01garbage \xff\xfe{<]]>not a message"))
+	case HTTP500Fault, HTML503, Garbage:
+		x.out = newResponseRecorder()
+		writeInjected(x.out, f, soapTarget)
+		s.finish(w, x, nil)
 		return true, nil
 	case Oversized:
+		s.recordInjected(x, f)
 		size := f.Size
 		if size <= 0 {
 			size = 64 << 20
@@ -198,6 +173,37 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, x *exchange,
 		return true, nil
 	}
 	return false, nil
+}
+
+// writeInjected writes the answer of an HTTP500Fault, HTML503 or Garbage fault.
+func writeInjected(w http.ResponseWriter, f Fault, soapTarget bool) {
+	switch f.Kind {
+	case HTTP500Fault:
+		if soapTarget {
+			writeSOAPFault(w, http.StatusInternalServerError, "soapenv:Server", faultServiceError,
+				"An unexpected error occurred on the platform (injected fault).", "Server")
+		} else {
+			writeJSONError(w, http.StatusInternalServerError, faultServiceError, "Internal server error (injected fault)")
+		}
+	case HTML503:
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"+
+			"<title>503 Service Unavailable</title>\n</head><body>\n<h1>Service Unavailable</h1>\n"+
+			"<p>The server is temporarily unable to service your request due to maintenance downtime or capacity problems. "+
+			"Please try again later.</p>\n</body></html>\n")
+	case Garbage:
+		if soapTarget {
+			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("\x00\x01garbage \xff\xfe{<]]>not a message"))
+	}
 }
 
 // writePadding streams size bytes: the start of a plausible document, then spaces.

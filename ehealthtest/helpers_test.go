@@ -37,14 +37,32 @@ type env struct {
 	eid *ehealthtest.EID
 }
 
-// newEnv starts a platform. At the end of the test every non-fault SOAP response it sent is validated against
-// the official XSDs.
+// newEnv starts a platform whose responses are checked at the end of the test (see newServer).
 func newEnv(t *testing.T, opts ...ehealthtest.Option) *env {
 	t.Helper()
+	srv := newServer(t, opts...)
+	return &env{t: t, ctx: context.Background(), srv: srv, eid: srv.Citizen()}
+}
+
+// newServer is ehealthtest.NewServer with checkResponses registered: every test that starts a platform through
+// it has the platform's responses validated when it ends.
+func newServer(t *testing.T, opts ...ehealthtest.Option) *ehealthtest.Server {
+	t.Helper()
 	srv := ehealthtest.NewServer(t, opts...)
-	e := &env{t: t, ctx: context.Background(), srv: srv, eid: srv.Citizen()}
-	t.Cleanup(func() { validateResponses(t, srv) })
-	return e
+	checkResponses(t, srv)
+	return srv
+}
+
+// checkResponses registers, for the end of t, the validation of everything srv answered: every non-fault SOAP
+// payload against the official XSDs (validateResponses) and every ETK Depot response against
+// openapi/etkdepot-v1.yaml (validateDepotResponses). Register it right after creating a server by other means
+// than newServer.
+func checkResponses(t *testing.T, srv *ehealthtest.Server) {
+	t.Helper()
+	t.Cleanup(func() {
+		validateResponses(t, srv)
+		validateDepotResponses(t, srv)
+	})
 }
 
 func (e *env) soap() *soap.Client { return &soap.Client{HTTPClient: e.srv.Client()} }

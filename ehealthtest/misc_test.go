@@ -44,6 +44,7 @@ func TestHandlerMounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	checkResponses(t, srv)
 	ts := httptest.NewTLSServer(srv.Handler())
 	defer ts.Close()
 	c := &certra.Client{SOAP: &soap.Client{HTTPClient: ts.Client()}, Endpoint: ehealth.CustomEnvironment(ts.URL).CertRA}
@@ -60,7 +61,7 @@ func TestHandlerMounted(t *testing.T) {
 }
 
 func TestCitizens(t *testing.T) {
-	srv := ehealthtest.NewServer(t)
+	srv := newServer(t)
 	if _, err := srv.AddCitizen("12345678901", "X", "Y"); err == nil {
 		t.Error("an invalid SSIN was accepted")
 	}

@@ -23,10 +23,13 @@ type RecordedRequest struct {
 	UserAgent, From string
 	// Request is the HTTP request body as received.
 	Request []byte
-	// StatusCode and Response are the HTTP status and body the platform produced (before an injected fault
-	// altered them; see Injected).
-	StatusCode int
-	Response   []byte
+	// StatusCode, ResponseHeader and Response are the HTTP status, header and body the platform produced:
+	// for DropAfter and Truncated faults, the complete response before the fault altered it; for faults that
+	// answer on their own (HTTP500Fault, HTML503, Garbage), that answer; for Drop and Oversized, the status
+	// alone (see Injected).
+	StatusCode     int
+	ResponseHeader http.Header
+	Response       []byte
 	// Payload is, for SOAP, the child of the response's Body as a standalone XML document (the response
 	// element, or the soapenv:Fault): what an XSD check takes. Nil for REST.
 	Payload []byte
@@ -105,6 +108,7 @@ func (s *Server) finish(w http.ResponseWriter, x *exchange, after *Fault) {
 		x.rec.StatusCode = http.StatusOK
 	}
 	x.rec.Response = x.out.body
+	x.rec.ResponseHeader = x.out.header.Clone()
 	if after != nil {
 		x.rec.Injected = after.Kind
 	}
@@ -113,15 +117,11 @@ func (s *Server) finish(w http.ResponseWriter, x *exchange, after *Fault) {
 	x.out.finish(w, after)
 }
 
-// recordInjected records an exchange answered by an injected fault alone.
+// recordInjected records an exchange answered by an injected fault whose answer is not recorded (Drop, Oversized,
+// a Delay the client gave up on).
 func (s *Server) recordInjected(x *exchange, f Fault) {
 	x.rec.Injected = f.Kind
-	switch f.Kind {
-	case HTTP500Fault:
-		x.rec.StatusCode = http.StatusInternalServerError
-	case HTML503:
-		x.rec.StatusCode = http.StatusServiceUnavailable
-	case Garbage, Oversized:
+	if f.Kind == Oversized {
 		x.rec.StatusCode = http.StatusOK
 	}
 	s.record(x.rec)

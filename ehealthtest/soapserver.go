@@ -202,9 +202,14 @@ func (s *Server) parseSOAP(x *exchange, r *http.Request, svc ehealth.Service) (*
 		return nil, &soapFault{code: ehealth.FaultNotSOAP, reason: "Content-Type must be text/xml (SOAP 1.1)"}
 	}
 	doc := etree.NewDocument()
-	doc.ReadSettings = etree.ReadSettings{PreserveCData: true}
+	// Duplicate attributes are kept so that they can be refused: etree would otherwise keep the last one,
+	// where the platform's XML parser refuses the document (XML 1.0, WFC: Unique Att Spec).
+	doc.ReadSettings = etree.ReadSettings{PreserveCData: true, PreserveDuplicateAttrs: true}
 	if err := doc.ReadFromBytes(x.body); err != nil {
 		return nil, malformed("the request is not well-formed XML")
+	}
+	if el, name := duplicateAttribute(doc.Root()); el != nil {
+		return nil, malformed("the request is not well-formed XML: <%s> has the attribute %s twice", truncate(el.FullTag(), 100), truncate(name, 100))
 	}
 	for _, t := range doc.Child {
 		if _, ok := t.(*etree.Directive); ok {
@@ -267,6 +272,44 @@ func (s *Server) parseSOAP(x *exchange, r *http.Request, svc ehealth.Service) (*
 	}
 	req.issueInstant = dt.Time()
 	return req, nil
+}
+
+// duplicateAttribute finds an element of the tree under root with two attributes of the same name (the same
+// qualified name, or the same local name in the same namespace), and that name.
+func duplicateAttribute(root *etree.Element) (*etree.Element, string) {
+	if root == nil {
+		return nil, ""
+	}
+	stack := []*etree.Element{root}
+	for len(stack) > 0 {
+		el := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if len(el.Attr) > 1 {
+			seen := make(map[string]bool, len(el.Attr))
+			for i := range el.Attr {
+				a := &el.Attr[i]
+				names := []string{"qname " + a.FullKey()}
+				if a.Space != "" && a.Space != "xmlns" {
+					uri := a.NamespaceURI()
+					switch {
+					case a.Space == "xml":
+						uri = "http://www.w3.org/XML/1998/namespace"
+					case uri == "":
+						uri = "unbound prefix " + a.Space
+					}
+					names = append(names, "{"+uri+"}"+a.Key)
+				}
+				for _, n := range names {
+					if seen[n] {
+						return el, a.FullKey()
+					}
+					seen[n] = true
+				}
+			}
+		}
+		stack = append(stack, el.ChildElements()...)
+	}
+	return nil, ""
 }
 
 // detach serialises el as a standalone document, with the namespace declarations in scope.

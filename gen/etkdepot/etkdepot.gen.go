@@ -226,6 +226,12 @@ type BadRequest = Error
 // instance). Clients must also accept a body that is not JSON.
 type InternalServerError = Error
 
+// NotFound An error body. No format is public (FACTS §13): this schema is an assumption. It accepts an eHealth
+// `{code, message}` object, where code is one of the cookbook's §8.2 codes (SOA-03001 default content error,
+// SOA-03002, SOA-03003) or another code, and RFC 7807 problem details (type, title, status, detail,
+// instance). Clients must also accept a body that is not JSON.
+type NotFound = Error
+
 // GetEtksParams defines parameters for GetEtks.
 type GetEtksParams struct {
 	// Identifier The identifier of the ETK owner, digits only, left-padded with zeros to the length of its type
@@ -1233,6 +1239,7 @@ type GetKeyHolderResponse struct {
 	HTTPResponse *http.Response
 	JSON200      *KeyHolderToken
 	JSON400      *BadRequest
+	JSON404      *NotFound
 	JSON500      *InternalServerError
 }
 
@@ -1281,6 +1288,7 @@ type GetJwkResponse struct {
 	HTTPResponse *http.Response
 	JSON200      *JWK
 	JSON400      *BadRequest
+	JSON404      *NotFound
 	JSON500      *InternalServerError
 }
 
@@ -1404,6 +1412,13 @@ func ParseGetKeyHolderResponse(rsp *http.Response) (*GetKeyHolderResponse, error
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1483,6 +1498,13 @@ func ParseGetJwkResponse(rsp *http.Response) (*GetJwkResponse, error) {
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalServerError
