@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,6 +154,19 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo did not create %s: %v", f, err)
 		}
 	}
+	// The keystores' password is in a file only its owner reads, and nowhere in the output.
+	pwFile := filepath.Join(work, demoPasswordFile)
+	if fi, err := os.Stat(pwFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("keystore password file %s: %v, mode %v", pwFile, err, fi)
+	} else if pw, _ := os.ReadFile(pwFile); len(bytes.TrimSpace(pw)) < 12 {
+		t.Errorf("keystore password file holds %d bytes", len(pw))
+	} else if p := string(bytes.TrimSpace(pw)); strings.Contains(r.stdout, p) || strings.Contains(r.stderr, p) {
+		t.Errorf("the demo printed the keystore password")
+	} else if !strings.Contains(r.stdout, pwFile) {
+		t.Errorf("the summary does not name the password file %s:\n%s", pwFile, r)
+	} else if _, err := loadEHealthKey(mustRead(t, filepath.Join(work, "renew", "keystore.p12")), bytes.TrimSpace(pw)); err != nil {
+		t.Errorf("the password in %s does not open renew/keystore.p12: %v", pwFile, err)
+	}
 
 	entries, err := os.ReadDir(trace)
 	if err != nil {
@@ -249,6 +265,15 @@ func TestDemo(t *testing.T) {
 			t.Errorf("only %d signed requests in the trace", signed)
 		}
 	})
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // rootOf returns the local name and IssueInstant of a request's root element.
@@ -571,4 +596,347 @@ func TestETKVerifyInvalid(t *testing.T) {
 	if r := p.run(t, nil, "etk", "verify", bad); r.code != exitInvalid {
 		t.Errorf("verify garbage: exit %d:\n%s", r.code, r)
 	}
+}
+
+// simCLI runs the binary against an "ehcert simulator" subprocess, as its user would.
+type simCLI struct {
+	url, state string
+	common     []string // --env, --ca-file, --eid-p12
+	env        []string // the eID and keystore passwords
+}
+
+func newSimCLI(t *testing.T, extra ...string) *simCLI {
+	t.Helper()
+	url, state := startSimulator(t, extra...)
+	pw, err := os.ReadFile(filepath.Join(state, "citizen-eid.password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &simCLI{url: url, state: state,
+		common: []string{"--env", url, "--ca-file", filepath.Join(state, "root.pem"), "--eid-p12", filepath.Join(state, "citizen-eid.p12")},
+		env:    []string{"EHCERT_EID_PASSWORD=" + strings.TrimSpace(string(pw)), "EHCERT_KEYSTORE_PASSWORD=keystore-pw"}}
+}
+
+func (s *simCLI) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return runCLI(t, s.env, append(slices.Clone(s.common), args...)...)
+}
+
+// runJSON runs the binary with --json, wants exit 0 and decodes its output into v.
+func (s *simCLI) runJSON(t *testing.T, v any, args ...string) result {
+	t.Helper()
+	r := s.run(t, append(args, "--json")...)
+	if r.code != 0 {
+		t.Fatalf("ehcert %s: exit %d\n%s", strings.Join(args, " "), r.code, r)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+		t.Fatalf("ehcert %s --json: %v\n%s", strings.Join(args, " "), err, r)
+	}
+	return r
+}
+
+// operator calls the simulator's operator API (POST url/ehealthtest/...) and returns the HTTP status and body.
+func (s *simCLI) operator(t *testing.T, method, path string) (int, string) {
+	t.Helper()
+	pemBytes, err := os.ReadFile(filepath.Join(s.state, "root.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		t.Fatal("root.pem holds no certificate")
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequest(method, s.url+"/ehealthtest/"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// registration is the part of the operator API's registrations the tests read.
+type registration struct {
+	PublicKeyIdentifier string    `json:"publicKeyIdentifier"`
+	Status              string    `json:"status"`
+	ETKStatus           string    `json:"etkStatus"`
+	NotAfter            time.Time `json:"notAfter"`
+}
+
+func (s *simCLI) registration(t *testing.T, pki string) registration {
+	t.Helper()
+	code, body := s.operator(t, http.MethodGet, "registrations")
+	if code != http.StatusOK {
+		t.Fatalf("registrations: HTTP %d %s", code, body)
+	}
+	var regs []registration
+	if err := json.Unmarshal([]byte(body), &regs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range regs {
+		if strings.EqualFold(r.PublicKeyIdentifier, pki) {
+			return r
+		}
+	}
+	t.Fatalf("the simulator has no registration %s", pki)
+	return registration{}
+}
+
+// TestCLIRenewRevoke runs create, renew (activated, then deferred and activated with "etkra ActivateETK") and
+// revoke --keystore against "ehcert simulator --cert-validity 720h": certificates valid 30 days are in the default
+// 90-day replacement period as soon as they are issued, so renew works without moving the platform's clock.
+func TestCLIRenewRevoke(t *testing.T) {
+	s := newSimCLI(t, "--cert-validity", "720h")
+	dir := t.TempDir()
+	wd := func(name string) string { return filepath.Join(dir, name) }
+	const org = "CBE:0123456749"
+	contact := []string{"--email", "a@example.org", "--phone", "021234567"}
+
+	var created processSummary
+	s.runJSON(t, &created, append([]string{"create", "--org", org, "--accept", "--workdir", wd("a"), "--poll-interval", "100ms"}, contact...)...)
+	if created.Keystore == "" || created.PublicKeyIdentifier == "" {
+		t.Fatalf("create: %+v", created)
+	}
+	// --cert-validity took effect (the default is 3 years).
+	if left := time.Until(created.NotAfter); left <= 0 || left > 31*24*time.Hour {
+		t.Fatalf("create: certificate valid until %s, want about 30 days from now", created.NotAfter)
+	}
+
+	// renew, activating the new ETK.
+	var renewed processSummary
+	s.runJSON(t, &renewed, "renew", "--keystore", created.Keystore, "--accept", "--workdir", wd("b"), "--poll-interval", "100ms")
+	if renewed.Kind != "renew" || !renewed.Activated || renewed.Serial == created.Serial || renewed.Subject != created.Subject {
+		t.Fatalf("renew: %+v\ncreated: %+v", renewed, created)
+	}
+	if _, err := os.Stat(filepath.Join(wd("b"), "previous.p12")); err != nil {
+		t.Errorf("renew kept no copy of the renewed keystore: %v", err)
+	}
+	if reg := s.registration(t, renewed.PublicKeyIdentifier); reg.Status != "VALID_ACTIVE" || reg.ETKStatus != "VALID_ACTIVE" {
+		t.Errorf("renewed certificate on the platform: %+v", reg)
+	}
+	// Its ETK is active already: ActivateETK is refused, with the eHealth code and the operation named.
+	r := s.run(t, "etkra", "ActivateETK", "--keystore", renewed.Keystore)
+	if r.code != exitPlatform || !strings.Contains(r.stderr, "eHealth code: "+ehealth.CodeRenewActivationETKAlreadyActive) ||
+		!strings.Contains(r.stderr, "step: ActivateETK") {
+		t.Errorf("ActivateETK of an active ETK: exit %d, want %d with the eHealth code:\n%s", r.code, exitPlatform, r)
+	}
+
+	// revoke --keystore: the replaced certificate.
+	var revoked processSummary
+	s.runJSON(t, &revoked, "revoke", "--keystore", created.Keystore, "--reason", "superseded", "--accept", "--workdir", wd("r"), "--poll-interval", "100ms")
+	if !strings.EqualFold(revoked.Revoked, created.PublicKeyIdentifier) {
+		t.Errorf("revoke: revoked %q, want %s", revoked.Revoked, created.PublicKeyIdentifier)
+	}
+	if reg := s.registration(t, created.PublicKeyIdentifier); reg.Status != "REVOKED" {
+		t.Errorf("revoked certificate on the platform: %+v", reg)
+	}
+	r = s.run(t, "status", "--workdir", wd("r"))
+	if r.code != 0 || !strings.Contains(r.stdout, "finished") {
+		t.Errorf("status of the revocation:\n%s", r)
+	}
+
+	// renew --defer-activation, then "etkra ActivateETK" with a trace directory.
+	r = s.run(t, "renew", "--keystore", renewed.Keystore, "--accept", "--workdir", wd("c"), "--poll-interval", "100ms", "--defer-activation")
+	if r.code != 0 || !strings.Contains(r.stdout, "not activated yet: ehcert etkra ActivateETK --keystore") {
+		t.Fatalf("renew --defer-activation:\n%s", r)
+	}
+	deferredKS := filepath.Join(wd("c"), "keystore.p12")
+	st := s.run(t, "status", "--workdir", wd("c"), "--json")
+	var ps struct{ PublicKeyIdentifier string }
+	if err := json.Unmarshal([]byte(st.stdout), &ps); err != nil || ps.PublicKeyIdentifier == "" {
+		t.Fatalf("status: %v\n%s", err, st)
+	}
+	if reg := s.registration(t, ps.PublicKeyIdentifier); reg.ETKStatus == "VALID_ACTIVE" {
+		t.Fatalf("the deferred ETK is active before ActivateETK: %+v", reg)
+	}
+	trace := filepath.Join(dir, "trace")
+	var resp struct {
+		InResponseTo string
+		Status       struct{ StatusCode struct{ Value string } }
+	}
+	s.runJSON(t, &resp, "--trace-dir", trace, "etkra", "ActivateETK", "--keystore", deferredKS)
+	if resp.Status.StatusCode.Value != ehealth.StatusSuccess || resp.InResponseTo == "" {
+		t.Errorf("ActivateETK --json: %+v", resp)
+	}
+	if reg := s.registration(t, ps.PublicKeyIdentifier); reg.ETKStatus != "VALID_ACTIVE" {
+		t.Errorf("after ActivateETK the ETK is %s", reg.ETKStatus)
+	}
+	// The trace: one exchange, the signed request exactly as sent, the response, the HTTP summary without secrets.
+	entries, err := os.ReadDir(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	want := []string{"001-ActivateETK-request.xml", "001-ActivateETK-response.xml", "001-ActivateETK.http"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("trace directory holds %v, want %v", names, want)
+	}
+	req, _ := os.ReadFile(filepath.Join(trace, want[0]))
+	if !bytes.HasPrefix(bytes.TrimSpace(req), []byte("<")) || !bytes.Contains(req, []byte("ActivateETKRequest")) ||
+		!bytes.Contains(req, []byte("http://www.w3.org/2000/09/xmldsig#")) {
+		t.Errorf("%s is not the signed request:\n%s", want[0], req)
+	}
+	if local, _ := rootOf(t, req); local != "ActivateETKRequest" {
+		t.Errorf("%s: root element %s", want[0], local)
+	}
+	if b, _ := os.ReadFile(filepath.Join(trace, want[1])); !bytes.Contains(b, []byte("ActivateETKResponse")) || !bytes.Contains(b, []byte(ehealth.StatusSuccess)) {
+		t.Errorf("%s:\n%s", want[1], b)
+	}
+	httpFile, _ := os.ReadFile(filepath.Join(trace, want[2]))
+	if !bytes.Contains(httpFile, []byte("200 OK")) || !bytes.Contains(httpFile, []byte(s.url+"/EtkRa/v2")) {
+		t.Errorf("%s:\n%s", want[2], httpFile)
+	}
+	if bytes.Contains(httpFile, []byte("keystore-pw")) || bytes.Contains(req, []byte("keystore-pw")) {
+		t.Errorf("the trace holds the keystore password")
+	}
+}
+
+// TestCLIDepot runs the ETK Depot commands against the simulator: jwks (enc and sig), jwks --kid, keyholder.
+func TestCLIDepot(t *testing.T) {
+	s := newSimCLI(t)
+	const org = "CBE:0123456749"
+	var created processSummary
+	s.runJSON(t, &created, "create", "--org", org, "--email", "a@example.org", "--phone", "021234567", "--accept",
+		"--workdir", filepath.Join(t.TempDir(), "a"), "--poll-interval", "100ms")
+
+	type keys struct {
+		Keys     []jwkSummary `json:"keys"`
+		Rejected []string     `json:"rejected"`
+	}
+	bySet := map[string]jwkSummary{}
+	for _, use := range []string{"enc", "sig"} {
+		var set keys
+		s.runJSON(t, &set, "jwks", "--org", org, "--use", use)
+		if len(set.Keys) != 1 || len(set.Rejected) != 0 {
+			t.Fatalf("jwks --use %s: %+v", use, set)
+		}
+		k := set.Keys[0]
+		if k.Use != use || k.KID == "" || k.Thumbprint == "" || !strings.Contains(k.Subject, "0123456749") {
+			t.Errorf("jwks --use %s: %+v", use, k)
+		}
+		bySet[use] = k
+	}
+	if bySet["enc"].KID == bySet["sig"].KID {
+		t.Errorf("the encryption and the authentication key have the same kid %s", bySet["enc"].KID)
+	}
+	// The enc key is the ETK's encryption certificate; the sig key the new authentication certificate.
+	if bySet["sig"].Subject != created.Subject {
+		t.Errorf("jwks --use sig: subject %q, want the certificate's %q", bySet["sig"].Subject, created.Subject)
+	}
+	for use, k := range bySet {
+		var one keys
+		s.runJSON(t, &one, "jwks", "--kid", k.KID)
+		if len(one.Keys) != 1 || one.Keys[0].KID != k.KID || one.Keys[0].Thumbprint != k.Thumbprint || one.Keys[0].Use != use {
+			t.Errorf("jwks --kid %s: %+v, want %+v", k.KID, one, k)
+		}
+		var h keyHolderSummary
+		s.runJSON(t, &h, "keyholder", k.KID)
+		if h.Holder != "CBE=0123456749" || h.Kind == "" {
+			t.Errorf("keyholder %s: %+v", k.KID, h)
+		}
+	}
+	// Text output names the kid; an unknown kid is the platform's refusal, not a crash.
+	r := s.run(t, "jwks", "--kid", bySet["enc"].KID)
+	if r.code != 0 || !strings.Contains(r.stdout, "kid "+bySet["enc"].KID) {
+		t.Errorf("jwks --kid (text):\n%s", r)
+	}
+	r = s.run(t, "keyholder", "no-such-kid")
+	if r.code != exitPlatform {
+		t.Errorf("keyholder of an unknown kid: exit %d, want %d:\n%s", r.code, exitPlatform, r)
+	}
+	// Holder flags and --kid do not go together.
+	if r := s.run(t, "jwks", "--org", org, "--kid", bySet["enc"].KID); r.code != exitUsage {
+		t.Errorf("jwks --org --kid: exit %d, want %d:\n%s", r.code, exitUsage, r)
+	}
+}
+
+// TestCLIForeigner runs foreigner --no-wait (exit 6 with the confirmation URL), confirms the request through the
+// simulator's operator API, and resumes the process to its end.
+func TestCLIForeigner(t *testing.T) {
+	s := newSimCLI(t)
+	work := filepath.Join(t.TempDir(), "f")
+	ssinBis := demoSSINBis()
+	r := s.run(t, "foreigner", "--ssin-bis", ssinBis, "--first-name", "Jean", "--last-name", "Dupont",
+		"--email", "jean@example.org", "--phone", "021234567", "--workdir", work, "--poll-interval", "100ms", "--no-wait")
+	if r.code != exitPending {
+		t.Fatalf("foreigner --no-wait: exit %d, want %d:\n%s", r.code, exitPending, r)
+	}
+	if !strings.Contains(r.stderr, "confirm the request at https://") || !strings.Contains(r.stderr, "ehcert resume --workdir "+work) {
+		t.Errorf("foreigner --no-wait does not say what to do:\n%s", r)
+	}
+	var st struct {
+		Done                bool
+		PublicKeyIdentifier string
+		ValidationURL       string
+	}
+	s.runJSON(t, &st, "status", "--workdir", work)
+	if st.Done || st.PublicKeyIdentifier == "" || st.ValidationURL == "" || !strings.Contains(r.stderr, st.ValidationURL) {
+		t.Fatalf("status while waiting for the confirmation: %+v\n%s", st, r)
+	}
+	// Before the confirmation, resume --no-wait still waits.
+	if r := s.run(t, "resume", "--workdir", work, "--no-wait"); r.code != exitPending {
+		t.Fatalf("resume before the confirmation: exit %d, want %d:\n%s", r.code, exitPending, r)
+	}
+	if code, body := s.operator(t, http.MethodPost, "confirm/"+st.PublicKeyIdentifier); code != http.StatusOK || !strings.Contains(body, "confirmed") {
+		t.Fatalf("confirm: HTTP %d %s", code, body)
+	}
+	var res processSummary
+	s.runJSON(t, &res, "resume", "--workdir", work, "--poll-interval", "100ms")
+	if res.Kind != "foreigner" || !strings.Contains(res.Subject, "SSIN\\="+ssinBis) || res.EncryptionSerial == "" {
+		t.Errorf("resume after the confirmation: %+v", res)
+	}
+	for _, f := range []string{"keystore.p12", "etk.der"} {
+		if _, err := os.Stat(filepath.Join(work, f)); err != nil {
+			t.Errorf("after resume: %v", err)
+		}
+	}
+	// The ETK is published for the SSIN-bis and validates.
+	r = s.run(t, "etk", "verify", filepath.Join(work, "etk.der"), "--expect", "SSIN:"+ssinBis)
+	if r.code != 0 {
+		t.Errorf("etk verify:\n%s", r)
+	}
+}
+
+// TestDemoFault makes a step of the demo fail (EHCERT_DEMO_FAULT): the demo stops with the platform's exit code
+// and a message naming the step.
+func TestDemoFault(t *testing.T) {
+	for _, tc := range []struct {
+		fault    string
+		code     int
+		step     string
+		operator string
+	}{
+		{"GetCertificateInfoForCitizen:HTTP500Fault", exitPlatform, "demo step 2/6 (certificate information) failed", "step: GetCertificateInfoForCitizen"},
+		// The depot's HTTP 500 is temporary: exit 4, try again later.
+		{"keyholders:HTTP500Fault", exitUnreachable, "demo step 3/6 (ETK Depot lookups) failed", "GET /keyholders/{kid}"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			work := filepath.Join(t.TempDir(), "demo")
+			r := runCLI(t, []string{demoFaultEnv + "=" + tc.fault}, "demo", "--workdir", work)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d:\n%s", r.code, tc.code, r)
+			}
+			if !strings.HasPrefix(r.stderr[strings.LastIndex(r.stderr, "\nehcert: ")+1:], "ehcert: "+tc.step) || !strings.Contains(r.stderr, tc.operator) {
+				t.Errorf("the message does not name the step (%q, %q):\n%s", tc.step, tc.operator, r)
+			}
+			if strings.Contains(r.stdout, "ehcert demo: done") {
+				t.Errorf("a failed demo printed its summary:\n%s", r)
+			}
+		})
+	}
+	t.Run("bad value", func(t *testing.T) {
+		r := runCLI(t, []string{demoFaultEnv + "=GetNothing:HTTP500Fault"}, "demo", "--workdir", filepath.Join(t.TempDir(), "demo"))
+		if r.code != exitUsage || !strings.Contains(r.stderr, demoFaultEnv) {
+			t.Errorf("exit %d, want %d:\n%s", r.code, exitUsage, r)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/ehcert/ehcert/ehealthtest"
 	"github.com/ehcert/ehcert/flows"
 	gencertra "github.com/ehcert/ehcert/gen/certra"
+	"github.com/ehcert/ehcert/internal/atomicfile"
 	"github.com/ehcert/ehcert/sign"
 )
 
@@ -40,9 +42,11 @@ runs every CertRA and EtkRA operation and every ETK Depot lookup through the rea
   5. revoke the replaced certificate
   6. a foreigner's certificate, after the simulated confirmation in a browser
 
-Everything goes to a work directory (--workdir, default a new temporary directory): the processes, the keystores,
-the ETKs, the simulator's state (serve it again with "ehcert simulator --state-dir DIR/simulator") and the trace of
-every HTTP exchange (--trace-dir, default DIR/trace). Nothing leaves this machine; --env is ignored.`,
+Everything goes to a work directory (--workdir, default a new temporary directory): the processes, the keystores
+and their password (DIR/keystore.password, readable only by you), the ETKs, the simulator's state (serve it again
+with "ehcert simulator --state-dir DIR/simulator") and the trace of every HTTP exchange (--trace-dir, default
+DIR/trace). Nothing leaves this machine; --env is ignored. If a step fails, the demo stops, names the step and
+exits with a non-zero code (see "ehcert help").`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runDemo(cmd.Context(), workdir)
@@ -52,17 +56,85 @@ every HTTP exchange (--trace-dir, default DIR/trace). Nothing leaves this machin
 	return c
 }
 
+// demoPasswordFile is the file, in the demo's work directory, holding the password of the keystores it makes.
+const demoPasswordFile = "keystore.password"
+
+// demoFaultEnv names faults the demo injects into its in-process simulator, so that tests can see it fail:
+// "TARGET:KIND[,TARGET:KIND...]", where TARGET is an operation name (GetCertificateInfoForCitizen, ActivateETK,
+// ...) or an ETK Depot endpoint (etks, jwks, jwk, keyholders) and KIND an ehealthtest.FaultKind name
+// (HTTP500Fault, HTML503, Garbage, ...). Every request to TARGET fails that way for the rest of the demo. Only the
+// demo reads it; it is meant for tests and is not shown in --help. A malformed value is a usage error.
+const demoFaultEnv = "EHCERT_DEMO_FAULT"
+
+// demoFaultKinds are the kinds demoFaultEnv accepts.
+var demoFaultKinds = []ehealthtest.FaultKind{ehealthtest.Delay, ehealthtest.Drop, ehealthtest.DropAfter,
+	ehealthtest.HTTP500Fault, ehealthtest.HTML503, ehealthtest.Garbage, ehealthtest.Truncated, ehealthtest.Oversized}
+
+type demoFault struct {
+	target string
+	kind   ehealthtest.FaultKind
+}
+
+// parseDemoFaults reads the value of demoFaultEnv.
+func parseDemoFaults(v string) ([]demoFault, error) {
+	var out []demoFault
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		target, kindName, ok := strings.Cut(item, ":")
+		if !ok {
+			return nil, usagef("%s=%q: want TARGET:KIND, e.g. GetCertificateInfoForCitizen:HTTP500Fault", demoFaultEnv, v)
+		}
+		known := slices.Contains(demoREST, target)
+		for _, op := range ehealth.Operations() {
+			known = known || op.Name == target
+		}
+		if !known {
+			return nil, usagef("%s: unknown target %q (an operation such as GetCertificate, or one of %s)", demoFaultEnv, target, strings.Join(demoREST, ", "))
+		}
+		i := slices.IndexFunc(demoFaultKinds, func(k ehealthtest.FaultKind) bool { return strings.EqualFold(k.String(), kindName) })
+		if i < 0 {
+			var names []string
+			for _, k := range demoFaultKinds {
+				names = append(names, k.String())
+			}
+			return nil, usagef("%s: unknown fault kind %q (one of %s)", demoFaultEnv, kindName, strings.Join(names, ", "))
+		}
+		out = append(out, demoFault{target: target, kind: demoFaultKinds[i]})
+	}
+	return out, nil
+}
+
+// demoStepError names the demo step that failed; describe classifies the error it wraps.
+type demoStepError struct {
+	n, total int
+	title    string
+	err      error
+}
+
+func (e *demoStepError) Error() string {
+	return fmt.Sprintf("demo step %d/%d (%s) failed: %v", e.n, e.total, e.title, e.err)
+}
+
+func (e *demoStepError) Unwrap() error { return e.err }
+
 // demoRun holds what the demo made, for its summary.
 type demoRun struct {
-	workdir, traceDir, password string
-	created, renewed            processSummary
-	revoked                     processSummary
-	foreigner                   processSummary
-	etk                         etkSummary
-	kid                         string
+	workdir, traceDir, password, passwordFile string
+	created, renewed                          processSummary
+	revoked                                   processSummary
+	foreigner                                 processSummary
+	etk                                       etkSummary
+	kid                                       string
 }
 
 func (a *app) runDemo(ctx context.Context, workdir string) (err error) {
+	faults, err := parseDemoFaults(os.Getenv(demoFaultEnv))
+	if err != nil {
+		return err
+	}
 	if workdir == "" {
 		workdir, err = os.MkdirTemp("", "ehcert-demo-")
 		if err != nil {
@@ -77,7 +149,11 @@ func (a *app) runDemo(ctx context.Context, workdir string) (err error) {
 		}
 	}
 	workdir, _ = filepath.Abs(workdir)
-	run := &demoRun{workdir: workdir}
+	run := &demoRun{workdir: workdir, password: randomPassword(), passwordFile: filepath.Join(workdir, demoPasswordFile)}
+	// The keystores' password goes to a file only its owner reads, never to the terminal.
+	if err := atomicfile.WriteFile(run.passwordFile, []byte(run.password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the keystore password: %w", err)
+	}
 
 	simDir := filepath.Join(workdir, "simulator")
 	srv, err := ehealthtest.NewUnstartedServer(ehealthtest.Options{StateDir: simDir})
@@ -103,15 +179,22 @@ func (a *app) runDemo(ctx context.Context, workdir string) (err error) {
 	run.traceDir, _ = filepath.Abs(a.traceDir)
 	citizen := srv.Citizen()
 	a.eidAuth, a.eidSig = citizen.Authentication, citizen.Signature
-	run.password = randomPassword()
 	org := citizen.Organizations[0]
+	for _, f := range faults {
+		srv.Inject(f.target, ehealthtest.Fault{Kind: f.kind, Times: -1})
+		a.say("ehcert demo: %s=%s:%s: every %s request fails (test of the failure path)", demoFaultEnv, f.target, f.kind, f.target)
+	}
 
 	a.say("ehcert demo: a local eHealth platform at %s", srv.URL)
 	a.say("test citizen %s %s (SSIN %s) with a software eID; work directory %s", citizen.FirstName, citizen.LastName, citizen.SSIN, workdir)
 
 	const total = 6
+	titles := [total + 1]string{1: "create", 2: "certificate information", 3: "ETK Depot lookups", 4: "renew", 5: "revoke", 6: "foreigner"}
 	header := func(n int, format string, args ...any) {
 		a.say("\n[%d/%d] %s", n, total, fmt.Sprintf(format, args...))
+	}
+	failed := func(n int, err error) error {
+		return &demoStepError{n: n, total: total, title: titles[n], err: err}
 	}
 	pf := &processFlags{accept: true, pollInterval: 200 * time.Millisecond,
 		contact: flows.Contact{EmailPrivate: "it@ehealthtest-clinic.example", PhonePrivate: "+3221234567"}}
@@ -124,21 +207,21 @@ func (a *app) runDemo(ctx context.Context, workdir string) (err error) {
 			Organization: &flows.OrganizationRequest{Type: org.Type, ID: org.ID}, Contact: pf.contact}, d)
 	}, run)
 	if err != nil {
-		return err
+		return failed(1, err)
 	}
 	run.created = summarizeResult(createDir, res)
 
 	// 2. Certificate information.
 	header(2, "Certificate information")
 	if err := a.demoCertificateInfo(ctx, run, res, citizen); err != nil {
-		return err
+		return failed(2, err)
 	}
 
 	// 3. ETK Depot.
 	header(3, "ETK Depot lookups of the new ETK")
 	es, ks, holder, err := a.lookupDepot(ctx, org.Type, org.ID, "", func(s string) { a.say("  %s", s) })
 	if err != nil {
-		return err
+		return failed(3, err)
 	}
 	run.etk, run.kid = es, ks.KID
 	a.say("  ETK of %s, encryption certificate serial %s, validated", es.Holder, es.Serial)
@@ -155,7 +238,7 @@ func (a *app) runDemo(ctx context.Context, workdir string) (err error) {
 		return flows.Renew(ctx, flows.DirStore(renewDir), flows.RenewRequest{Keystore: res.Keystore}, d)
 	}, run)
 	if err != nil {
-		return err
+		return failed(4, err)
 	}
 	run.renewed = summarizeResult(renewDir, res2)
 
@@ -166,7 +249,7 @@ func (a *app) runDemo(ctx context.Context, workdir string) (err error) {
 		return flows.Revoke(ctx, flows.DirStore(revokeDir), flows.RevokeRequest{Certificate: res.Certificate, Reason: flows.ReasonSuperseded}, d)
 	}, run)
 	if err != nil {
-		return err
+		return failed(5, err)
 	}
 	run.revoked = summarizeResult(revokeDir, res3)
 
@@ -186,7 +269,7 @@ func (a *app) runDemo(ctx context.Context, workdir string) (err error) {
 			SSINBis: demoSSINBis(), FirstName: "Jean", LastName: "Dupont", Contact: pf.contact}, d)
 	}, run)
 	if err != nil {
-		return err
+		return failed(6, err)
 	}
 	run.foreigner = summarizeResult(foreignDir, res4)
 
@@ -302,6 +385,7 @@ func (a *app) demoSummary(run *demoRun, srv *ehealthtest.Server, files simFiles)
 			"workdir": run.workdir, "trace": run.traceDir, "simulator": filepath.Dir(files.root),
 			"create": run.created, "renew": run.renewed, "revoke": run.revoked, "foreigner": run.foreigner,
 			"etk": run.etk, "kid": run.kid, "operations": len(ehealth.Operations()) + len(demoREST),
+			"keystorePasswordFile": run.passwordFile, "eidPasswordFile": filepath.Join(filepath.Dir(files.root), simEIDPassword),
 		})
 	}
 	w := a.stdout
@@ -320,8 +404,8 @@ func (a *app) demoSummary(run *demoRun, srv *ehealthtest.Server, files simFiles)
 	fmt.Fprintf(w, "  revoke/                 the revocation of key %s\n", run.revoked.Revoked)
 	fmt.Fprintf(w, "  foreigner/keystore.p12  %s\n", run.foreigner.Subject)
 	fmt.Fprintf(w, "  trace/                  %d HTTP exchanges (request/response files: evidence for eHealth)\n", n)
-	fmt.Fprintf(w, "  simulator/              the platform's state; root.pem, citizen-eid.p12 (password %s)\n", files.password)
-	fmt.Fprintf(w, "Keystore password (test keys only): %s\n", run.password)
+	fmt.Fprintf(w, "  simulator/              the platform's state; root.pem, citizen-eid.p12 (password in %s)\n", simEIDPassword)
+	fmt.Fprintf(w, "Keystore password (test keys only): in %s (readable only by you)\n", run.passwordFile)
 	fmt.Fprintf(w, "\nNext: serve this platform again with\n  ehcert simulator --state-dir %s --reset-clock\n", shellQuote(filepath.Dir(files.root)))
 	return nil
 }

@@ -234,8 +234,11 @@ func (a *app) printResult(s processSummary) error {
 	}
 	if s.EncryptionSerial != "" {
 		act := ""
-		if s.Activated {
+		switch {
+		case s.Activated:
 			act = " (activated)"
+		case s.Kind == string(flows.KindRenew) && s.Keystore != "":
+			act = " (not activated yet: ehcert etkra ActivateETK --keystore " + shellQuote(s.Keystore) + ")"
 		}
 		fmt.Fprintf(w, "  ETK serial:    %s%s\n", s.EncryptionSerial, act)
 	}
@@ -313,12 +316,17 @@ certificate is for you (natural person). A stopped process is continued with "eh
 func (a *app) renewCommand() *cobra.Command {
 	var pf processFlags
 	var ksPath string
+	var deferActivation bool
 	c := &cobra.Command{
 		Use:   "renew",
 		Short: "Replace a certificate in its replacement period and activate the new ETK",
 		Long: `renew replaces the certificate of --keystore (same DN, new keys) during its replacement period, registers and
 activates the new ETK (cookbook §4.3.5). The new keystore keeps the old entries. The keystore password opens the old
-keystore and protects the new one.`,
+keystore and protects the new one.
+
+With --defer-activation the new ETK is registered but left waiting for activation: senders keep encrypting to the
+old ETK until you activate the new one, once the new keystore is deployed, with
+  ehcert etkra ActivateETK --keystore WORKDIR/keystore.p12`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -329,7 +337,7 @@ keystore and protects the new one.`,
 			if err != nil {
 				return usagef("--keystore: %v", err)
 			}
-			req := flows.RenewRequest{Keystore: data, BaseServiceUsage: pf.baseServices}
+			req := flows.RenewRequest{Keystore: data, BaseServiceUsage: pf.baseServices, DeferActivation: deferActivation}
 			if pf.contact != (flows.Contact{}) {
 				ct := pf.contact
 				req.Contact = &ct
@@ -349,6 +357,7 @@ keystore and protects the new one.`,
 	}
 	addWorkdirFlag(c, &pf, false)
 	c.Flags().StringVar(&ksPath, "keystore", "", "the eHealth keystore (PKCS#12) whose certificate is renewed")
+	c.Flags().BoolVar(&deferActivation, "defer-activation", false, "register the new ETK but do not activate it (later: ehcert etkra ActivateETK --keystore WORKDIR/keystore.p12)")
 	addContactFlags(c, &pf, false)
 	addRunFlags(c, &pf, true)
 	return c

@@ -29,7 +29,7 @@ const (
 func (a *app) simulatorCommand() *cobra.Command {
 	var addr, stateDir string
 	var issueAfterPolls int
-	var issueDelay time.Duration
+	var issueDelay, certValidity, replacementPeriod time.Duration
 	var manual, resetClock bool
 	c := &cobra.Command{
 		Use:   "simulator",
@@ -51,13 +51,32 @@ An operator's API (no authentication; it is a local test server) does what eHeal
   POST URL/ehealthtest/clock?advance=2160h             move the platform's clock
   GET  URL/ehealthtest/registrations                   every request, as JSON
 
+Renewal. A certificate can be renewed only in its replacement period (the last 90 days of its 3 years, by
+default). Moving the platform's clock there (clock?advance=) also makes every request signed with this machine's
+time too old for the platform, so "ehcert renew" fails. To exercise renew without moving the clock, make new
+certificates renewable as soon as they are issued:
+
+  --cert-validity 720h          certificates valid 30 days: inside the default 90-day replacement period at once
+  --replacement-period 26300h   a replacement period longer than the 3-year validity
+
+Both apply to certificates issued while the simulator runs with them (the state keeps each certificate's dates;
+the replacement period is checked with the current flag). For example:
+
+  ehcert simulator --state-dir ./sim --cert-validity 720h
+  ehcert ... create --org CBE:0123456749 --workdir ./a ...
+  ehcert ... renew --keystore ./a/keystore.p12 --workdir ./b --accept
+
 Everything it issues is for testing only.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if stateDir == "" {
 				stateDir = simDefaultState
 			}
-			opts := ehealthtest.Options{Addr: addr, StateDir: stateDir, IssueAfterPolls: issueAfterPolls, IssueDelay: issueDelay}
+			if certValidity < 0 || replacementPeriod < 0 {
+				return usagef("--cert-validity and --replacement-period must not be negative")
+			}
+			opts := ehealthtest.Options{Addr: addr, StateDir: stateDir, IssueAfterPolls: issueAfterPolls, IssueDelay: issueDelay,
+				CertificateValidity: certValidity, ReplacementPeriod: replacementPeriod}
 			if manual {
 				opts.ManualValidation = func(string, string) bool { return true }
 			}
@@ -94,6 +113,9 @@ Everything it issues is for testing only.`,
 			fmt.Fprintf(a.stdout, "example:         EHCERT_EID_PASSWORD=%s ehcert --env %s --ca-file %s --eid-p12 %s create --org %s:%s --email you@example.org --phone 021234567 --workdir ./wd\n",
 				info.password, srv.URL, info.root, info.eid, eid.Organizations[0].Type, eid.Organizations[0].ID)
 			fmt.Fprintf(a.stdout, "operator API:    %s/ehealthtest/ (approve, refuse, confirm, clock, registrations; see --help)\n", srv.URL)
+			if v, rp := orDefault(certValidity, simDefaultValidity), orDefault(replacementPeriod, simDefaultReplacement); rp >= v {
+				fmt.Fprintf(a.stdout, "renewal:         new certificates (valid %s) are in their replacement period (%s) at once: renew works now\n", days(v), days(rp))
+			}
 			if off := srv.Clock().Offset(); off > time.Minute || off < -time.Minute {
 				fmt.Fprintf(a.stdout, "warning:         the platform's clock is %s ahead of this machine's (a demo moved it); requests\n"+
 					"                 signed now are refused as too old: restart with --reset-clock\n", off.Round(time.Hour))
@@ -109,8 +131,31 @@ Everything it issues is for testing only.`,
 	c.Flags().IntVar(&issueAfterPolls, "issue-after-polls", 1, "GetCertificate call that delivers an approved certificate (answers CERT_NOT_YET_DELIVERED before)")
 	c.Flags().DurationVar(&issueDelay, "issue-delay", 0, "least time between approval and delivery of a certificate")
 	c.Flags().BoolVar(&resetClock, "reset-clock", false, "set the platform's clock back to this machine's time (the demo moves it years ahead)")
+	c.Flags().DurationVar(&certValidity, "cert-validity", 0, "validity of the certificates issued (default 3 years, 26280h); shorter than the replacement period makes them renewable at once")
+	c.Flags().DurationVar(&replacementPeriod, "replacement-period", 0, "period before a certificate's expiry in which it can be renewed (default 90 days, 2160h)")
 	c.Flags().BoolVar(&manual, "manual-validation", false, "organisation requests wait for manual validation (never approved by this simulator)")
 	return c
+}
+
+// The simulator's defaults (ehealthtest.Options), for the startup message.
+const (
+	simDefaultValidity    = 3 * 365 * 24 * time.Hour
+	simDefaultReplacement = 90 * 24 * time.Hour
+)
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// days formats a duration of whole days as "N days".
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return strings.TrimSuffix(d.String(), "0m0s")
 }
 
 type simFiles struct{ root, eid, password string }
