@@ -44,10 +44,13 @@
 // with ecdsa-sha384 and verified like any other.
 //
 // Clock moves the platform's time (validity, replacement periods, expiry). Inject makes an operation or a REST
-// endpoint fail in one of the ways networks and proxies fail (Fault). Requests records every exchange, with the
-// SOAP response payloads that tests can validate against the official XSDs and the REST status, header and body
-// that they can check against openapi/etkdepot-v1.yaml. Options.StateDir makes the platform
-// durable: the CLI's simulator keeps its PKI, citizens and state across restarts.
+// endpoint fail in one of the ways networks and proxies fail (Fault). Its Rewrite kind alters the answers
+// instead: a test makes the platform send what a later schema adds (elements, attributes, enumeration values,
+// status codes) and checks that a client still reads what it knows, or that regenerated bindings read the new
+// items. Requests records every exchange, with the SOAP response payloads that tests can validate against the
+// official XSDs and the REST status, header and body that they can check against openapi/etkdepot-v1.yaml.
+// Options.StateDir makes the platform durable: the CLI's simulator keeps its PKI, citizens and state across
+// restarts.
 //
 // Everything here is for testing: the keys are generated locally and are worthless outside this server.
 package ehealthtest

@@ -1,9 +1,11 @@
 package ehealthtest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log"
+	"slices"
 	"testing"
 
 	"github.com/ehcert/ehcert/certra"
@@ -71,4 +73,38 @@ func ExampleServer_NewCitizenWithKeyType() {
 	// Output:
 	// eID keys: ECDSA P-384
 	// natural person: true
+}
+
+// A Rewrite fault makes the platform answer as a later version could, here with an element that this client's
+// schema does not have: the call succeeds and reads what it knows.
+func ExampleServer_Inject_rewrite() {
+	srv, err := ehealthtest.NewUnstartedServer(ehealthtest.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+
+	srv.Inject("GetActorQualities", ehealthtest.Fault{Kind: ehealthtest.Rewrite,
+		Rewrite: func(op string, body []byte) []byte {
+			// body is the response element; a new element goes before its end tag.
+			i := bytes.LastIndex(body, []byte("</"))
+			return slices.Concat(body[:i], []byte(`<DelegationAuthorization>true</DelegationAuthorization>`), body[i:])
+		}})
+	eid := srv.Citizen()
+	c := &certra.Client{SOAP: &soap.Client{HTTPClient: srv.Client()}, Endpoint: srv.Environment().CertRA, Signer: eid.Keyring()}
+	resp, err := c.GetActorQualities(context.Background(), &gen.GetActorQualitiesRequest{
+		SSIN: &gen.IdType{Type: "SSIN", Value: eid.SSIN},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	last := srv.Requests()[len(srv.Requests())-1]
+	fmt.Println("natural person:", *resp.NaturalPersonAuthorization)
+	fmt.Println("sent the new element:", bytes.Contains(last.Response, []byte("<DelegationAuthorization>")), last.Injected)
+	// Output:
+	// natural person: true
+	// sent the new element: true Rewrite
 }

@@ -35,11 +35,16 @@ const (
 	// Oversized answers HTTP 200 with a body of Fault.Size bytes (default 64 MiB), streamed: a well-formed
 	// start followed by padding.
 	Oversized
+	// Rewrite processes the request, then sends the response as Fault.Rewrite rewrites it. It is the test seam
+	// for "the platform answers with something this client version does not know": a later schema's new
+	// elements, attributes and enumeration values, or a status code no version lists. The platform's state
+	// changes as for an unaltered request.
+	Rewrite
 )
 
 var faultKindNames = map[FaultKind]string{
 	Delay: "Delay", Drop: "Drop", DropAfter: "DropAfter", HTTP500Fault: "HTTP500Fault", HTML503: "HTML503",
-	Garbage: "Garbage", Truncated: "Truncated", Oversized: "Oversized",
+	Garbage: "Garbage", Truncated: "Truncated", Oversized: "Oversized", Rewrite: "Rewrite",
 }
 
 // String names the kind.
@@ -62,6 +67,13 @@ type Fault struct {
 	RetryAfter string
 	// Size is the body size of an Oversized fault (default 64 MiB).
 	Size int64
+	// Rewrite is the function of a Rewrite fault (required for that kind). For a SOAP operation it receives the
+	// operation name ("" for a request the platform could not attribute, under TargetAll) and the child of the response's SOAP Body (the response element or a soapenv:Fault) as a
+	// standalone XML document, the bytes RecordedRequest.Payload holds, and returns the element to send in its
+	// place; the server wraps it in the Envelope again. For a REST endpoint it receives the Target constant and
+	// the JSON body, and returns the body to send. It may be called from several goroutines at once, and must
+	// not call the Server's methods that wait for requests to finish (Close).
+	Rewrite func(target string, body []byte) []byte
 }
 
 // Fault targets for the REST depot (SOAP operations are named by ehealth.Operation.Name, such as
@@ -82,8 +94,12 @@ type faultState struct {
 
 // Inject makes the next requests of target misbehave. target is an operation name ("GetCertificate",
 // compared without regard to case), one of the Target constants, or TargetAll. A later Inject for the same
-// target replaces the earlier one.
+// target replaces the earlier one. Inject panics when a Rewrite fault has no Rewrite function (a mistake in the
+// test).
 func (s *Server) Inject(target string, f Fault) {
+	if f.Kind == Rewrite && f.Rewrite == nil {
+		panic("ehealthtest: Inject: a Rewrite fault needs Fault.Rewrite")
+	}
 	left := f.Times
 	if left == 0 {
 		left = 1
@@ -125,7 +141,7 @@ func (s *Server) takeFault(target string) (Fault, bool) {
 }
 
 // applyFault runs a fault that answers before processing. It reports whether the request is finished; when it
-// is not, after (non-nil for DropAfter and Truncated) must be applied to the real response.
+// is not, after (non-nil for DropAfter, Truncated and Rewrite) must be applied to the real response.
 //
 // Faults that answer on their own record the exchange here: Drop before closing the connection, Oversized before
 // streaming (its body is not kept), HTTP500Fault, HTML503 and Garbage with the answer they send.
@@ -149,7 +165,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, x *exchange,
 		s.recordInjected(x, f)
 		hijackClose(w)
 		return true, nil
-	case DropAfter, Truncated:
+	case DropAfter, Truncated, Rewrite:
 		return false, &f
 	case HTTP500Fault, HTML503, Garbage:
 		x.out = newResponseRecorder()

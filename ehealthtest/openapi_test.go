@@ -47,7 +47,7 @@ func depotRouter(t *testing.T, srv *ehealthtest.Server) (*openapi3.T, routers.Ro
 // skipInjected tells the injected faults whose answers are broken on purpose (not what the platform says).
 func skipInjected(k ehealthtest.FaultKind) bool {
 	switch k {
-	case ehealthtest.Drop, ehealthtest.HTML503, ehealthtest.Garbage, ehealthtest.Oversized:
+	case ehealthtest.Drop, ehealthtest.HTML503, ehealthtest.Garbage, ehealthtest.Oversized, ehealthtest.Rewrite:
 		return true
 	}
 	return false

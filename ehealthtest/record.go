@@ -26,12 +26,14 @@ type RecordedRequest struct {
 	// StatusCode, ResponseHeader and Response are the HTTP status, header and body the platform produced:
 	// for DropAfter and Truncated faults, the complete response before the fault altered it; for faults that
 	// answer on their own (HTTP500Fault, HTML503, Garbage), that answer; for Drop and Oversized, the status
-	// alone (see Injected).
+	// alone (see Injected); for Rewrite, the response as rewritten and sent.
 	StatusCode     int
 	ResponseHeader http.Header
 	Response       []byte
 	// Payload is, for SOAP, the child of the response's Body as a standalone XML document (the response
-	// element, or the soapenv:Fault): what an XSD check takes. Nil for REST.
+	// element, or the soapenv:Fault): what an XSD check takes. Nil for REST. After a Rewrite fault it is what
+	// Fault.Rewrite returned, and Status, Codes and FaultCode are read from it (for REST, Codes stays the
+	// platform's).
 	Payload []byte
 	// Status is the core:Status StatusCode value of a SOAP response ("" when it has none).
 	Status string
@@ -81,6 +83,8 @@ type exchange struct {
 	body []byte
 	// tooLarge is set when the request body exceeded maxRequestBytes.
 	tooLarge bool
+	// soap is set for the SOAP endpoints (x.rec.Payload holds the Body child of the response).
+	soap bool
 }
 
 func (s *Server) newExchange(r *http.Request) *exchange {
@@ -103,6 +107,9 @@ func (s *Server) newExchange(r *http.Request) *exchange {
 
 // finish records the exchange and sends the response, altered by an injected fault when after is set.
 func (s *Server) finish(w http.ResponseWriter, x *exchange, after *Fault) {
+	if after != nil && after.Kind == Rewrite {
+		rewriteResponse(x, after.Rewrite)
+	}
 	x.rec.StatusCode = x.out.status
 	if x.rec.StatusCode == 0 {
 		x.rec.StatusCode = http.StatusOK

@@ -166,6 +166,7 @@ func (s *Server) routes() http.Handler {
 
 func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request, svc ehealth.Service) {
 	x := s.newExchange(r)
+	x.soap = true
 	req, perr := s.parseSOAP(x, r, svc)
 	if req != nil {
 		x.rec.Target = req.op.Name

@@ -1,7 +1,6 @@
 package sign
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -9,13 +8,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
-
-	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/ehcert/ehcert/sign/internal/ecdsasig"
 	"github.com/ehcert/ehcert/sign/internal/excc14n"
@@ -33,8 +27,10 @@ var (
 	ErrAlreadySigned = errors.New("request is already signed")
 )
 
-// PayloadError reports a payload that cannot be signed: not well-formed XML, not UTF-8, a DOCTYPE, or one of
-// ErrNoID, ErrBadID, ErrAlreadySigned. Match the cause with errors.Is.
+// PayloadError reports a payload that cannot be signed: XML that cannot be canonicalized exactly as the
+// exclusive C14N specification says (not well-formed or not namespace-well-formed XML 1.0, not UTF-8, a
+// DOCTYPE, a relative namespace URI, more than 256 nested elements or 256 attributes on one element), or
+// one of ErrNoID, ErrBadID, ErrAlreadySigned. Match the cause with errors.Is.
 type PayloadError struct {
 	Err error
 }
@@ -165,103 +161,25 @@ type inspected struct {
 	selfClosing bool
 }
 
-// inspect reads the payload once with the fast canonicalizer (sign/internal/excc14n). Input it does not
-// handle goes through etree and goxmldsig instead, which yield the same canonical form (a differential fuzz
-// test checks this) or the error to report.
+// inspect reads the payload once with the exclusive canonicalizer (sign/internal/excc14n). Input it refuses
+// (not well-formed or not namespace-well-formed XML 1.0, not UTF-8, a DOCTYPE, a relative namespace URI,
+// more than 256 nested elements or attributes) is not signed: there is no second canonicalizer whose output
+// could differ from the specification, and so from what the platform (Apache Santuario) computes.
 func inspect(payload []byte) (*inspected, error) {
 	canonical, res, err := excc14n.AppendRoot(make([]byte, 0, len(payload)), payload)
-	if err == nil {
-		if !res.HasID || res.RootID == "" {
-			return nil, ErrNoID
-		}
-		if !isPlainNCName(res.RootID) {
-			return nil, ErrBadID
-		}
-		if res.SignatureChild {
-			return nil, ErrAlreadySigned
-		}
-		return &inspected{canonical: canonical, id: res.RootID, qname: res.RootQName, end: res.End, selfClosing: res.SelfClosing}, nil
-	}
-	return inspectSlow(payload)
-}
-
-// inspectSlow is the general path: etree parse, goxmldsig exclusive canonicalization, a tokenizer pass to
-// find the root's end.
-func inspectSlow(payload []byte) (*inspected, error) {
-	doc := etree.NewDocument()
-	doc.ReadSettings = readSettings
-	if err := doc.ReadFromBytes(payload); err != nil {
-		return nil, err
-	}
-	root := doc.Root()
-	if root == nil {
-		return nil, errors.New("no root element")
-	}
-	for _, t := range doc.Child {
-		if _, ok := t.(*etree.Directive); ok {
-			return nil, errors.New("a DOCTYPE is not allowed")
-		}
-	}
-	if err := checkDuplicateAttrs(root); err != nil {
-		return nil, err
-	}
-	id, err := rootID(root)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range root.ChildElements() {
-		if c.Tag == "Signature" && c.NamespaceURI() == dsig.Namespace {
-			return nil, ErrAlreadySigned
-		}
+	if !res.HasID || res.RootID == "" {
+		return nil, ErrNoID
 	}
-	qname := root.FullTag()
-	// The canonicalizer transforms root in place, which is harmless: the tree is never serialized again.
-	canonical, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(root)
-	if err != nil {
-		return nil, err
+	if !isPlainNCName(res.RootID) {
+		return nil, ErrBadID
 	}
-	end, selfClosing, err := rootEnd(payload, qname)
-	if err != nil {
-		return nil, err
+	if res.SignatureChild {
+		return nil, ErrAlreadySigned
 	}
-	return &inspected{canonical: canonical, id: id, qname: qname, end: end, selfClosing: selfClosing}, nil
-}
-
-func checkDuplicateAttrs(root *etree.Element) error {
-	stack := []*etree.Element{root}
-	for len(stack) > 0 {
-		el := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if dup := duplicateAttr(el); dup != "" {
-			return fmt.Errorf("duplicate attribute %s on <%s>", dup, el.FullTag())
-		}
-		stack = append(stack, el.ChildElements()...)
-	}
-	return nil
-}
-
-// duplicateAttr returns the name of an attribute that el carries twice, or "". (etree keeps duplicates
-// with PreserveDuplicateAttrs; libxml2 and the platform refuse such documents.)
-func duplicateAttr(el *etree.Element) string {
-	if len(el.Attr) <= 8 {
-		for i, a := range el.Attr {
-			for _, b := range el.Attr[:i] {
-				if a.Space == b.Space && a.Key == b.Key {
-					return a.FullKey()
-				}
-			}
-		}
-		return ""
-	}
-	seen := make(map[[2]string]bool, len(el.Attr))
-	for _, a := range el.Attr {
-		k := [2]string{a.Space, a.Key}
-		if seen[k] {
-			return a.FullKey()
-		}
-		seen[k] = true
-	}
-	return ""
+	return &inspected{canonical: canonical, id: res.RootID, qname: res.RootQName, end: res.End, selfClosing: res.SelfClosing}, nil
 }
 
 // signDigest signs with the key and returns the SignatureValue bytes (raw r||s for ECDSA).
@@ -327,32 +245,6 @@ func checkSignature(pub crypto.PublicKey, digest, sigValue []byte, alg algorithm
 	return &UnsupportedKeyError{Type: fmt.Sprintf("%T", pub)}
 }
 
-// readSettings are the etree settings for untrusted input: UTF-8 only (the pass-through default of etree
-// would misread other encodings), duplicate attributes kept so that they can be refused.
-var readSettings = etree.ReadSettings{
-	CharsetReader: func(charset string, _ io.Reader) (io.Reader, error) {
-		return nil, fmt.Errorf("encoding %q is not supported (UTF-8 only)", charset)
-	},
-	PreserveDuplicateAttrs: true,
-	MaxDepth:               256,
-}
-
-// rootID returns the value of the root's unprefixed Id attribute.
-func rootID(root *etree.Element) (string, error) {
-	for _, a := range root.Attr {
-		if a.Space == "" && a.Key == "Id" {
-			if a.Value == "" {
-				return "", ErrNoID
-			}
-			if !isPlainNCName(a.Value) {
-				return "", ErrBadID
-			}
-			return a.Value, nil
-		}
-	}
-	return "", ErrNoID
-}
-
 func isPlainNCName(s string) bool {
 	if s == "" || len(s) > 256 {
 		return false
@@ -367,50 +259,4 @@ func isPlainNCName(s string) bool {
 		}
 	}
 	return true
-}
-
-func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-// rootEnd finds where the Signature goes: the offset of the root's end tag, or, for a self-closing root
-// element, the offset of its "/>".
-func rootEnd(doc []byte, qname string) (int, bool, error) {
-	// Fast path: the document ends with the root's end tag, possibly followed by white space.
-	end := len(doc)
-	for end > 0 && isXMLSpace(doc[end-1]) {
-		end--
-	}
-	if end > 0 && doc[end-1] == '>' && !bytes.HasSuffix(doc[:end], []byte("-->")) && !bytes.HasSuffix(doc[:end], []byte("?>")) {
-		if lt := bytes.LastIndexByte(doc[:end], '<'); lt >= 0 && bytes.HasPrefix(doc[lt:], []byte("</")) {
-			name := bytes.TrimRightFunc(doc[lt+2:end-1], func(r rune) bool { return r < 0x80 && isXMLSpace(byte(r)) })
-			if string(name) == qname {
-				return lt, false, nil
-			}
-		}
-	}
-	// Slow path: tokenize to find the end of the root element.
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	d.CharsetReader = readSettings.CharsetReader
-	depth := 0
-	for {
-		off := int(d.InputOffset())
-		tok, err := d.RawToken()
-		if err != nil {
-			return 0, false, fmt.Errorf("cannot locate the end of the root element: %w", err)
-		}
-		switch tok.(type) {
-		case xml.StartElement:
-			depth++
-		case xml.EndElement:
-			depth--
-			if depth == 0 {
-				if int(d.InputOffset()) == off { // synthesized end of <root/>
-					if off < 2 || string(doc[off-2:off]) != "/>" {
-						return 0, false, errors.New("cannot locate the end of the root element")
-					}
-					return off - 2, true, nil
-				}
-				return off, false, nil
-			}
-		}
-	}
 }

@@ -1,10 +1,13 @@
 package sign_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/beevik/etree"
 
 	"github.com/ehcert/ehcert/sign"
 )
@@ -21,8 +24,7 @@ func FuzzVerify(f *testing.F) {
 		}
 	}
 	v := p.verifier()
-	f.Fuzz(func(t *testing.T, doc []byte) {
-		got, err := v.Verify(doc)
+	check := func(t *testing.T, got *sign.Verified, err error) {
 		if err != nil {
 			if _, ok := err.(*sign.VerifyError); !ok {
 				t.Fatalf("error %T is not a *sign.VerifyError: %v", err, err)
@@ -31,6 +33,20 @@ func FuzzVerify(f *testing.F) {
 		}
 		if got.Element == nil || got.Signer == nil || len(got.Chain) < 2 || got.ReferenceID == "" {
 			t.Fatalf("accepted with incomplete result %+v", got)
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		got, err := v.Verify(doc)
+		check(t, got, err)
+		// The same document through the tree path: parsed by etree, verified in place.
+		d := etree.NewDocument()
+		d.ReadSettings.PreserveDuplicateAttrs = true
+		if d.ReadFromBytes(doc) == nil && d.Root() != nil {
+			got2, err2 := v.VerifyElement(d.Root())
+			check(t, got2, err2)
+			if err == nil && err2 != nil && !bytes.Contains(doc, []byte("\t")) && !bytes.Contains(doc, []byte("\n")) {
+				t.Fatalf("Verify accepts, VerifyElement rejects: %v", err2)
+			}
 		}
 	})
 }

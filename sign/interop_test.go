@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/beevik/etree"
+
 	"github.com/ehcert/ehcert/ehealth"
 	"github.com/ehcert/ehcert/internal/testenv"
 	"github.com/ehcert/ehcert/sign"
@@ -114,12 +116,21 @@ func signTemplate(method string) string {
 // xmlsecSign signs the request of op with xmlsec1 and the named test key (leaf and CA in X509Data).
 func xmlsecSign(t testing.TB, p *testPKI, kn string, op ehealth.Operation, payload []byte) []byte {
 	t.Helper()
+	return xmlsecSignTemplate(t, p, kn, op, payload, nil)
+}
+
+// xmlsecSignTemplate is xmlsecSign with the signature template passed through edit first.
+func xmlsecSignTemplate(t testing.TB, p *testPKI, kn string, op ehealth.Operation, payload []byte, edit func(string) string) []byte {
+	t.Helper()
 	r, err := inspectForTest(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
 	method := map[string]string{"rsa": sign.AlgRSASHA256, "p256": sign.AlgECDSASHA256, "p384": sign.AlgECDSASHA384}[kn]
 	tmpl := strings.Replace(signTemplate(method), `URI="#ID"`, `URI="#`+r.id+`"`, 1)
+	if edit != nil {
+		tmpl = edit(tmpl)
+	}
 	doc := string(payload[:r.end]) + tmpl + string(payload[r.end:])
 	if r.selfClosing {
 		doc = string(payload[:r.end]) + ">" + tmpl + "</" + r.qname + ">" + string(payload[r.end+2:])
@@ -274,39 +285,136 @@ func TestExpiredAndUntrustedRejectedByBoth(t *testing.T) {
 	}
 }
 
-// TestCanonicalizationCornerCasesInterop signs requests that exercise the places where implementations of
-// exclusive c14n differ (attributes from two namespaces, literal white space in attribute values,
-// xmlns="", CDATA, character references, a processing instruction, a self-closing root), and checks that
-// xmlsec1 accepts the signatures. Our Verifier relies on goxmldsig, whose canonicalization deviates from the
-// specification in the first three cases (see sign/internal/excc14n): it reports them as BadDigest, a known
-// limitation documented on Verifier.
+// cornerCases are requests that exercise the places where implementations of exclusive c14n differ. The
+// first three are where goxmldsig v1.6.1 departs from the specification (and from xmlsec1 and Santuario):
+// prefixed attributes from two namespaces, literal white space in attribute values, a redundant xmlns="".
+// The Zoë variants carry a non-ASCII name, which once sent the signer to a goxmldsig fallback.
+var cornerCases = []struct {
+	name, doc string
+	// mixed: literal white space and character references in attribute values, which a parsed tree
+	// cannot tell apart (VerifyElement fails with BadDigest, as documented).
+	mixed bool
+}{
+	{"prefixed attributes from two namespaces",
+		`<GetActorQualitiesRequest xmlns="urn:be:fgov:ehealth:certra:protocol:v2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:b="urn:b" xmlns:a="urn:c" Id="_c1" IssueInstant="2026-01-01T00:00:00Z"><SSIN Type="SSIN" a:z="1" b:y="2" xsi:type="x" xml:lang="fr">71715100070</SSIN></GetActorQualitiesRequest>`, false},
+	{"literal white space in an attribute value",
+		"<GetActorQualitiesRequest xmlns=\"urn:be:fgov:ehealth:certra:protocol:v2\" Id=\"_c2\" IssueInstant=\"2026-01-01T00:00:00Z\"><SSIN Type=\"a\tb\nc\r\nd\">71715100070</SSIN></GetActorQualitiesRequest>", false},
+	{"literal white space and character references in attribute values",
+		"<GetActorQualitiesRequest xmlns=\"urn:be:fgov:ehealth:certra:protocol:v2\" Id=\"_c7\" IssueInstant=\"2026-01-01T00:00:00Z\"><SSIN Type=\"a\tb\nc\r\nd&#9;e&#10;f\">71715100070</SSIN></GetActorQualitiesRequest>", true},
+	{"character references to white space in attribute values",
+		"<GetActorQualitiesRequest xmlns=\"urn:be:fgov:ehealth:certra:protocol:v2\" Id=\"_c8\" IssueInstant=\"2026-01-01T00:00:00Z\"><SSIN Type=\"d&#9;e&#10;f&#13;g\">71715100070</SSIN></GetActorQualitiesRequest>", false},
+	{"redundant xmlns=\"\"",
+		`<p:GetActorQualitiesRequest xmlns:p="urn:be:fgov:ehealth:certra:protocol:v2" Id="_c5" IssueInstant="2026-01-01T00:00:00Z"><p:SSIN Type="SSIN">71715100070</p:SSIN><Extra xmlns="">x<In xmlns="">y</In></Extra></p:GetActorQualitiesRequest>`, false},
+	{"all three with a non-ASCII name",
+		"<p:GetActorQualitiesRequest xmlns:p=\"urn:be:fgov:ehealth:certra:protocol:v2\" xmlns:b=\"urn:b\" xmlns:a=\"urn:c\" Id=\"_c6\" IssueInstant=\"2026-01-01T00:00:00Z\"><p:SSIN Type=\"SSIN\">71715100070</p:SSIN><Zoë xmlns=\"\" a:z=\"1\" b:y=\"\tx\ny\">é</Zoë></p:GetActorQualitiesRequest>", false},
+	{"CDATA, character references, a processing instruction",
+		`<GetActorQualitiesRequest xmlns="urn:be:fgov:ehealth:certra:protocol:v2" Id="_c3" IssueInstant="2026-01-01T00:00:00Z"><SSIN xmlns="" Type="SSIN"><![CDATA[<7171>&]]>&#x1F642;&#13;</SSIN><?keep this?></GetActorQualitiesRequest>`, false},
+	{"self-closing root, CRLF",
+		"<?xml version='1.0'?>\r\n<GetActorQualitiesRequest xmlns=\"urn:be:fgov:ehealth:certra:protocol:v2\" IssueInstant=\"2026-01-01T00:00:00Z\" Id=\"_c4\"/>\r\n", false},
+}
+
+// TestCanonicalizationCornerCasesInterop signs each corner case and checks that xmlsec1 accepts the
+// signature, and that our Verifier does too, on the bytes (Verify) and inside a SOAP envelope parsed by
+// etree (VerifyElement). With goxmldsig's canonicalizer in the Verifier the first four failed with
+// BadDigest.
 func TestCanonicalizationCornerCasesInterop(t *testing.T) {
 	testenv.Require(t, "xmlsec1")
 	p := loadPKI(t)
 	op := ehealth.GetActorQualities
-	docs := []string{
-		`<GetActorQualitiesRequest xmlns="urn:be:fgov:ehealth:certra:protocol:v2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" Id="_c1" IssueInstant="2026-01-01T00:00:00Z"><SSIN Type="SSIN" xsi:type="x" xml:lang="fr">71715100070</SSIN></GetActorQualitiesRequest>`,
-		"<GetActorQualitiesRequest xmlns=\"urn:be:fgov:ehealth:certra:protocol:v2\" Id=\"_c2\" IssueInstant=\"2026-01-01T00:00:00Z\"><SSIN Type=\"a\tb\nc\r\nd&#9;e\">71715100070</SSIN></GetActorQualitiesRequest>",
-		`<p:GetActorQualitiesRequest xmlns:p="urn:be:fgov:ehealth:certra:protocol:v2" Id="_c5" IssueInstant="2026-01-01T00:00:00Z"><p:SSIN Type="SSIN">71715100070</p:SSIN><Extra xmlns="">x</Extra></p:GetActorQualitiesRequest>`,
-		`<GetActorQualitiesRequest xmlns="urn:be:fgov:ehealth:certra:protocol:v2" Id="_c3" IssueInstant="2026-01-01T00:00:00Z"><SSIN xmlns="" Type="SSIN"><![CDATA[<7171>&]]>&#x1F642;&#13;</SSIN><?keep this?></GetActorQualitiesRequest>`,
-		"<?xml version='1.0'?>\r\n<GetActorQualitiesRequest xmlns=\"urn:be:fgov:ehealth:certra:protocol:v2\" IssueInstant=\"2026-01-01T00:00:00Z\" Id=\"_c4\"/>\r\n",
+	for _, c := range cornerCases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, kn := range interopKeys {
+				signed, err := sign.Enveloped(p.Keys[kn], []byte(c.doc))
+				if err != nil {
+					t.Fatalf("%s: %v", kn, err)
+				}
+				if err := xmlsecVerify(t, p, writeTemp(t, "doc.xml", signed), idNode(op)); err != nil {
+					t.Errorf("%s: xmlsec1 rejects our signature: %v", kn, err)
+				}
+				got, err := p.verifier().Verify(signed)
+				if err != nil {
+					t.Fatalf("%s: Verify: %v", kn, err)
+				}
+				if !got.Signer.Equal(p.Keys[kn].Chain()[0]) {
+					t.Errorf("%s: Signer %s", kn, got.Signer.Subject)
+				}
+				_, err = verifyInEnvelope(t, p.verifier(), signed)
+				switch {
+				case c.mixed && !errors.Is(err, sign.BadDigest):
+					t.Errorf("%s: VerifyElement: %v, want the documented BadDigest", kn, err)
+				case !c.mixed && err != nil:
+					t.Errorf("%s: VerifyElement: %v", kn, err)
+				}
+			}
+		})
 	}
-	for i, doc := range docs {
-		signed, err := sign.Enveloped(p.Keys["rsa"], []byte(doc))
-		if err != nil {
-			t.Fatalf("doc %d: %v", i, err)
+}
+
+// TestVerifierAcceptsXmlsecCornerCases: the corner cases signed by xmlsec1 (libxml2's canonicalizer)
+// verify with our Verifier.
+func TestVerifierAcceptsXmlsecCornerCases(t *testing.T) {
+	testenv.Require(t, "xmlsec1")
+	p := loadPKI(t)
+	v := p.verifier()
+	v.Intermediates = x509.NewCertPool()
+	v.Intermediates.AddCert(p.CA)
+	for _, c := range cornerCases {
+		signed := xmlsecSign(t, p, "rsa", ehealth.GetActorQualities, []byte(c.doc))
+		if _, err := v.Verify(signed); err != nil {
+			t.Errorf("%s: Verify rejects xmlsec1's signature: %v\n%s", c.name, err, signed)
 		}
-		if err := xmlsecVerify(t, p, writeTemp(t, "doc.xml", signed), idNode(op)); err != nil {
-			t.Errorf("doc %d: xmlsec1 rejects our signature: %v", i, err)
-		}
-		_, err = p.verifier().Verify(signed)
-		switch {
-		case i <= 2 && err == nil:
-			t.Logf("doc %d: goxmldsig now canonicalizes it like xmlsec1; update the Verifier documentation", i)
-		case i <= 2 && !errors.Is(err, sign.BadDigest):
-			t.Errorf("doc %d: Verify: %v, want the known BadDigest", i, err)
-		case i > 2 && err != nil:
-			t.Errorf("doc %d: Verify: %v", i, err)
+		if _, err := verifyInEnvelope(t, v, signed); err != nil && !c.mixed {
+			t.Errorf("%s: VerifyElement rejects xmlsec1's signature: %v", c.name, err)
 		}
 	}
+}
+
+// TestVerifierHonoursInclusivePrefixes: xmlsec1 signs with an InclusiveNamespaces PrefixList on the
+// Reference's exc-c14n transform (naming prefixes the request declares but does not use, and #default);
+// our Verifier computes the same digest.
+func TestVerifierHonoursInclusivePrefixes(t *testing.T) {
+	testenv.Require(t, "xmlsec1")
+	p := loadPKI(t)
+	v := p.verifier()
+	v.Intermediates = x509.NewCertPool()
+	v.Intermediates.AddCert(p.CA)
+	doc := []byte(`<GetActorQualitiesRequest xmlns="urn:be:fgov:ehealth:certra:protocol:v2" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:u="urn:unused" Id="_i1" IssueInstant="2026-01-01T00:00:00Z"><SSIN Type="SSIN" xmlns="">71715100070</SSIN></GetActorQualitiesRequest>`)
+	for _, list := range []string{"xsi u", "#default u", "xsi"} {
+		tmpl := `<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="` + list + `"/></ds:Transform>`
+		signed := xmlsecSignTemplate(t, p, "rsa", ehealth.GetActorQualities, doc, func(s string) string {
+			return strings.Replace(s, `<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>`, tmpl, 1)
+		})
+		if !strings.Contains(string(signed), "PrefixList") {
+			t.Fatal("the template lost its prefix list")
+		}
+		if _, err := v.Verify(signed); err != nil {
+			t.Errorf("PrefixList %q: %v", list, err)
+		}
+		// Without the prefix list the digest differs (the list changes the canonical form).
+		stripped := strings.Replace(string(signed), `PrefixList="`+list+`"`, `PrefixList=""`, 1)
+		if _, err := v.Verify([]byte(stripped)); !errors.Is(err, sign.BadSignature) {
+			t.Errorf("PrefixList %q removed: %v, want BadSignature (SignedInfo changed)", list, err)
+		}
+	}
+}
+
+// verifyInEnvelope puts a signed request in a SOAP Body, parses the envelope with etree and verifies the
+// request in place.
+func verifyInEnvelope(t testing.TB, v *sign.Verifier, signed []byte) (*sign.Verified, error) {
+	t.Helper()
+	s := string(signed)
+	if strings.HasPrefix(s, "<?xml") {
+		s = s[strings.Index(s, "?>")+2:]
+	}
+	env := `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:other"><soapenv:Body>` +
+		s + `</soapenv:Body></soapenv:Envelope>`
+	d := etree.NewDocument()
+	if err := d.ReadFromString(env); err != nil {
+		t.Fatal(err)
+	}
+	body := d.Root().FindElement("./Body")
+	if body == nil || len(body.ChildElements()) != 1 {
+		t.Fatal("no request in the envelope")
+	}
+	return v.VerifyElement(body.ChildElements()[0])
 }

@@ -6,10 +6,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +20,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 	"github.com/russellhaering/goxmldsig/etreeutils"
 
-	"github.com/ehcert/ehcert/sign/internal/ecdsasig"
+	"github.com/ehcert/ehcert/sign/internal/excc14n"
 )
 
 // Reason classifies why a signature was rejected. A Reason is also an error, so that
@@ -142,17 +145,15 @@ type Verified struct {
 //     then exc-c14n, digest SHA-256), SignatureValue, and KeyInfo with one X509Data of X509Certificate
 //     elements, signer first; no Object;
 //   - the certificates chain up to Roots at Now (any key usage), and the signature method fits the key;
-//   - goxmldsig validates the digest and the signature (ECDSA values are raw r||s as XML-DSig requires);
-//     the element it returns is Verified.Element.
+//   - the SignatureValue (raw r||s for ECDSA, as XML-DSig requires) verifies over the exclusive canonical
+//     form of SignedInfo, and the profile checks hold on that canonical SignedInfo too (what is signed is
+//     what is checked);
+//   - the SHA-256 digest of the exclusive canonical form of the root without its Signature matches the
+//     signed DigestValue; that canonical form, parsed, is Verified.Element.
 //
-// Every failure is a *VerifyError. Verify never panics on any input.
-//
-// Known limitation: goxmldsig v1.6.1 canonicalizes three rare constructs differently from the
-// specification (and from xmlsec1 and Santuario): an element carrying prefixed attributes from two or more
-// namespaces (sorted by local name instead of namespace URI), literal tab, newline or carriage-return
-// characters in attribute values (not normalized to spaces), and an xmlns="" that undoes no default
-// namespace (rendered when it should not be). Correctly signed documents with those fail with BadDigest.
-// Requests marshalled by encoding/xml do not contain them.
+// Both canonical forms are computed from the bytes of doc by the canonicalizer the signer uses, which
+// follows the exclusive C14N specification as xmlsec1 and Apache Santuario do (goxmldsig v1.6.1 does not in
+// three places, so it is not used here). Every failure is a *VerifyError. Verify never panics on any input.
 func (v *Verifier) Verify(doc []byte) (*Verified, error) {
 	maxBytes := v.MaxBytes
 	if maxBytes <= 0 {
@@ -181,12 +182,19 @@ func (v *Verifier) Verify(doc []byte) (*Verified, error) {
 			}
 		}
 	}
-	return v.verify(root, root, root)
+	return v.verify(root, root, root, doc)
 }
 
 // VerifyElement checks the enveloped signature of el, an element inside a larger parsed document (a request
 // inside a SOAP Body, say), with the same rules as Verify applied to el as the signed root. Namespace
 // declarations in scope from el's ancestors are taken into account; el is not modified.
+//
+// The canonical forms are computed from el serialized again, and a parsed tree has lost one distinction
+// that canonicalization makes: a tab or newline in an attribute value written literally becomes a space,
+// written as a character reference (&#9;, &#10;) it stays. When el has such attribute values, both readings
+// are tried and the element is accepted when one of them matches the signature (Verified.Element is then
+// that canonical form); a document mixing both writings fails with BadDigest. Verify, which reads the
+// bytes, has no such limit.
 func (v *Verifier) VerifyElement(el *etree.Element) (*Verified, error) {
 	if el == nil {
 		return nil, verr(Malformed, "nil element")
@@ -203,7 +211,7 @@ func (v *Verifier) VerifyElement(el *etree.Element) (*Verified, error) {
 	if err != nil {
 		return nil, verr(Malformed, "namespaces: %w", err)
 	}
-	return v.verify(detached, top, el)
+	return v.verify(detached, top, el, nil)
 }
 
 const (
@@ -211,10 +219,11 @@ const (
 	maxCerts    = 10
 )
 
-// verify checks root, which belongs to us (it may be modified). scan is the top element of the document
-// root comes from and orig the element root was detached from (both are root itself for Verify): the
-// duplicate-Id scan covers the whole document.
-func (v *Verifier) verify(root, scan, orig *etree.Element) (*Verified, error) {
+// verify checks root, which belongs to us. scan is the top element of the document root comes from and orig
+// the element root was detached from (both are root itself for Verify): the duplicate-Id scan covers the
+// whole document. doc holds the bytes root was parsed from; nil means root is serialized again
+// (VerifyElement).
+func (v *Verifier) verify(root, scan, orig *etree.Element, doc []byte) (*Verified, error) {
 	id, err := rootID(root)
 	if err != nil {
 		return nil, &VerifyError{Reason: Malformed, Err: err}
@@ -303,40 +312,104 @@ func (v *Verifier) verify(root, scan, orig *etree.Element) (*Verified, error) {
 	if err != nil {
 		return nil, err
 	}
-	if alg.ecdsaSize > 0 {
-		if len(p.sigValue) != 2*alg.ecdsaSize {
-			return nil, verr(BadSignature, "ECDSA SignatureValue is %d bytes, want r||s of %d bytes", len(p.sigValue), 2*alg.ecdsaSize)
-		}
-		der, err := ecdsasig.RawToDER(p.sigValue)
-		if err != nil {
-			return nil, verr(BadSignature, "ECDSA SignatureValue: %w", err)
-		}
-		// goxmldsig checks ECDSA signatures with crypto/x509, which wants DER; the SignatureValue is not
-		// covered by the signature, so rewriting it in our private copy changes nothing that is signed.
-		p.sigValueEl.SetText(base64.StdEncoding.EncodeToString(der))
+	if alg.ecdsaSize > 0 && len(p.sigValue) != 2*alg.ecdsaSize {
+		return nil, verr(BadSignature, "ECDSA SignatureValue is %d bytes, want r||s of %d bytes", len(p.sigValue), 2*alg.ecdsaSize)
 	}
 
-	vc := &dsig.ValidationContext{
-		CertificateStore: &dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{leaf}},
-		IdAttribute:      "Id",
-		Clock:            dsig.NewFakeClockAt(now),
+	sigIdx := slices.Index(root.ChildElements(), sigEl)
+	var sources [][]byte
+	if doc != nil {
+		sources = [][]byte{doc}
+	} else {
+		src, err := appendTree(nil, root, false)
+		if err != nil {
+			return nil, err
+		}
+		sources = [][]byte{src}
+		if attrHasWhitespace(root) {
+			if src, err = appendTree(nil, root, true); err != nil {
+				return nil, err
+			}
+			sources = append(sources, src)
+		}
 	}
-	el, err := vc.Validate(root)
+	var firstErr error
+	for _, src := range sources {
+		el, err := checkSigned(src, root, sigEl, sigIdx, id, p, leaf.PublicKey, alg)
+		if err == nil {
+			return &Verified{Element: el, Signer: leaf, Chain: chains[0], ReferenceID: id, SignatureMethod: p.method}, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
+}
+
+// checkSigned does the cryptography on src, the bytes of the document whose root element is root (sigEl,
+// its Signature, is its element child number sigIdx): it verifies the SignatureValue over the exclusive
+// canonical form of SignedInfo, reads the Reference from that canonical form, and compares its digest with
+// the one of the canonical root without its Signature. It returns that canonical root, parsed.
+func checkSigned(src []byte, root, sigEl *etree.Element, sigIdx int, id string, p *parsedSignature, pub crypto.PublicKey, alg algorithm) (*etree.Element, error) {
+	si, res, err := excc14n.Canonicalize(nil, src, &excc14n.Options{Apex: []int{sigIdx, 0}})
 	if err != nil {
-		// Find out which of the two checks failed.
-		if sigErr := checkSignedInfo(sigEl, leaf.PublicKey, p.sigValue, alg); sigErr != nil {
-			return nil, &VerifyError{Reason: BadSignature, Err: sigErr}
-		}
-		if err.Error() == "Signature could not be verified" {
-			return nil, &VerifyError{Reason: BadDigest, Err: errors.New("the Reference digest does not match the content")}
-		}
-		return nil, &VerifyError{Reason: Malformed, Err: err}
+		return nil, verr(Malformed, "cannot canonicalize: %w", err)
 	}
-	// Belt and braces: what goxmldsig verified must be our root.
+	if res.ApexQName != p.siEl.FullTag() {
+		return nil, verr(Malformed, "canonicalization found <%s> where the document has <%s>", res.ApexQName, p.siEl.FullTag())
+	}
+	h := alg.hash.New()
+	h.Write(si)
+	if err := checkSignature(pub, h.Sum(nil), p.sigValue, alg); err != nil {
+		return nil, &VerifyError{Reason: BadSignature, Err: err}
+	}
+
+	// The signed SignedInfo is its canonical form: the Reference is read from there.
+	signed, err := parseXML(si)
+	if err != nil {
+		return nil, verr(Malformed, "canonical SignedInfo: %w", err)
+	}
+	ref, err := parseSignedInfo(signed, id)
+	if err != nil {
+		return nil, err
+	}
+	if ref.method != p.method || !bytes.Equal(ref.digest, p.digest) || !slices.Equal(ref.prefixes, p.prefixes) {
+		return nil, verr(Malformed, "the signed SignedInfo differs from the one in the document")
+	}
+
+	c, res, err := excc14n.Canonicalize(nil, src, &excc14n.Options{Omit: []int{sigIdx}, InclusivePrefixes: ref.prefixes})
+	if err != nil {
+		return nil, verr(Malformed, "cannot canonicalize: %w", err)
+	}
+	if res.RootQName != root.FullTag() || res.OmittedQName != sigEl.FullTag() {
+		return nil, verr(Malformed, "canonicalization does not find <%s> and its <%s>", root.FullTag(), sigEl.FullTag())
+	}
+	digest := sha256.Sum256(c)
+	if !bytes.Equal(digest[:], ref.digest) {
+		return nil, verr(BadDigest, "the Reference digest does not match the content")
+	}
+	el, err := parseXML(c)
+	if err != nil {
+		return nil, verr(Malformed, "canonical form: %w", err)
+	}
+	// Belt and braces: what was verified must be our root.
 	if got, err := rootID(el); err != nil || got != id || el.Tag != root.Tag {
 		return nil, verr(Wrapped, "the verified element is not the signed root")
 	}
-	return &Verified{Element: el, Signer: leaf, Chain: chains[0], ReferenceID: id, SignatureMethod: p.method}, nil
+	return el, nil
+}
+
+// parseXML parses a canonical form (an element).
+func parseXML(b []byte) (*etree.Element, error) {
+	d := etree.NewDocument()
+	d.ReadSettings = readSettings
+	if err := d.ReadFromBytes(b); err != nil {
+		return nil, err
+	}
+	if d.Root() == nil {
+		return nil, errors.New("no element")
+	}
+	return d.Root(), nil
 }
 
 func collectSignatures(el *etree.Element, out *[]*etree.Element) {
@@ -371,11 +444,18 @@ func lastChildElement(el *etree.Element) *etree.Element {
 	return nil
 }
 
+// signedInfo is what the profile lets SignedInfo say.
+type signedInfo struct {
+	method   string   // SignatureMethod
+	digest   []byte   // DigestValue of the one Reference
+	prefixes []string // InclusiveNamespaces PrefixList of the exc-c14n transform, if any
+}
+
 type parsedSignature struct {
-	method     string
-	sigValue   []byte
-	sigValueEl *etree.Element
-	certs      []*x509.Certificate
+	signedInfo
+	siEl     *etree.Element
+	sigValue []byte
+	certs    []*x509.Certificate
 }
 
 // dsChildren returns the element children of el, requiring each to be in the XML-DSig namespace, and
@@ -446,29 +526,20 @@ func algorithmAttr(el *etree.Element) string {
 	return ""
 }
 
-// parseSignature checks the profile's shape of ds:Signature and extracts what the verification needs.
-func parseSignature(sigEl *etree.Element, id string) (*parsedSignature, error) {
-	if err := onlyAttrs(sigEl, "Id"); err != nil {
+// parseSignedInfo checks the profile's shape of ds:SignedInfo (in the document, and again in its signed
+// canonical form) and extracts what the verification needs.
+func parseSignedInfo(siEl *etree.Element, id string) (*signedInfo, error) {
+	if siEl.Tag != "SignedInfo" || siEl.NamespaceURI() != dsig.Namespace {
+		return nil, verr(Malformed, "<%s> is not ds:SignedInfo", siEl.FullTag())
+	}
+	if err := onlyAttrs(siEl, "Id"); err != nil {
 		return nil, err
 	}
-	kids, err := dsChildren(sigEl)
+	si, err := dsChildren(siEl)
 	if err != nil {
 		return nil, err
 	}
-	if err := expectTags(sigEl, kids, "SignedInfo", "SignatureValue", "KeyInfo"); err != nil {
-		return nil, err
-	}
-	signedInfo, sigValueEl, keyInfo := kids[0], kids[1], kids[2]
-
-	// SignedInfo
-	if err := onlyAttrs(signedInfo, "Id"); err != nil {
-		return nil, err
-	}
-	si, err := dsChildren(signedInfo)
-	if err != nil {
-		return nil, err
-	}
-	if err := expectTags(signedInfo, si, "CanonicalizationMethod", "SignatureMethod", "Reference"); err != nil {
+	if err := expectTags(siEl, si, "CanonicalizationMethod", "SignatureMethod", "Reference"); err != nil {
 		return nil, err
 	}
 	c14n, method, ref := si[0], si[1], si[2]
@@ -478,11 +549,11 @@ func parseSignature(sigEl *etree.Element, id string) (*parsedSignature, error) {
 	if len(c14n.ChildElements()) != 0 {
 		return nil, verr(WrongAlgorithm, "CanonicalizationMethod with an InclusiveNamespaces prefix list")
 	}
-	p := &parsedSignature{method: algorithmAttr(method)}
-	switch p.method {
+	out := &signedInfo{method: algorithmAttr(method)}
+	switch out.method {
 	case AlgRSASHA256, AlgECDSASHA256, AlgECDSASHA384:
 	default:
-		return nil, verr(WrongAlgorithm, "SignatureMethod %q is not rsa-sha256, ecdsa-sha256 or ecdsa-sha384", p.method)
+		return nil, verr(WrongAlgorithm, "SignatureMethod %q is not rsa-sha256, ecdsa-sha256 or ecdsa-sha384", out.method)
 	}
 	if len(method.ChildElements()) != 0 {
 		return nil, verr(WrongAlgorithm, "SignatureMethod with parameters")
@@ -507,6 +578,9 @@ func parseSignature(sigEl *etree.Element, id string) (*parsedSignature, error) {
 	if err := expectTags(ref, rk, "Transforms", "DigestMethod", "DigestValue"); err != nil {
 		return nil, err
 	}
+	if err := onlyAttrs(rk[0]); err != nil {
+		return nil, err
+	}
 	tk, err := dsChildren(rk[0])
 	if err != nil {
 		return nil, err
@@ -522,19 +596,53 @@ func parseSignature(sigEl *etree.Element, id string) (*parsedSignature, error) {
 	if len(tk[0].ChildElements()) != 0 {
 		return nil, verr(WrongAlgorithm, "enveloped-signature transform with parameters")
 	}
-	// An InclusiveNamespaces prefix list on the exc-c14n transform is tolerated (goxmldsig honours it); it
-	// only decides which namespace declarations are rendered.
-	for _, c := range tk[1].ChildElements() {
-		if c.Tag != "InclusiveNamespaces" || c.NamespaceURI() != string(dsig.CanonicalXML10ExclusiveAlgorithmId) {
-			return nil, verr(WrongAlgorithm, "unexpected <%s> in the exc-c14n transform", c.Tag)
+	// An InclusiveNamespaces prefix list on the exc-c14n transform is honoured: it only decides which
+	// namespace declarations are rendered.
+	switch params := tk[1].ChildElements(); {
+	case len(params) > 1:
+		return nil, verr(WrongAlgorithm, "exc-c14n transform with %d parameters", len(params))
+	case len(params) == 1:
+		in := params[0]
+		if in.Tag != "InclusiveNamespaces" || in.NamespaceURI() != string(dsig.CanonicalXML10ExclusiveAlgorithmId) {
+			return nil, verr(WrongAlgorithm, "unexpected <%s> in the exc-c14n transform", in.Tag)
+		}
+		if err := onlyAttrs(in, "PrefixList"); err != nil {
+			return nil, err
+		}
+		for _, pfx := range strings.Fields(in.SelectAttrValue("PrefixList", "")) {
+			if pfx != "#default" && (strings.ContainsAny(pfx, ":#") || len(pfx) > 256) {
+				return nil, verr(WrongAlgorithm, "InclusiveNamespaces PrefixList entry %q", pfx)
+			}
+			out.prefixes = append(out.prefixes, pfx)
 		}
 	}
 	if alg := algorithmAttr(rk[1]); alg != AlgSHA256 {
 		return nil, verr(WrongAlgorithm, "DigestMethod %q, want %q", alg, AlgSHA256)
 	}
-	if dv, err := decodeB64(rk[2].Text()); err != nil || len(dv) != 32 {
+	if out.digest, err = decodeB64(rk[2].Text()); err != nil || len(out.digest) != 32 || len(rk[2].ChildElements()) != 0 {
 		return nil, verr(Malformed, "DigestValue is not a base64 SHA-256 digest")
 	}
+	return out, nil
+}
+
+// parseSignature checks the profile's shape of ds:Signature and extracts what the verification needs.
+func parseSignature(sigEl *etree.Element, id string) (*parsedSignature, error) {
+	if err := onlyAttrs(sigEl, "Id"); err != nil {
+		return nil, err
+	}
+	kids, err := dsChildren(sigEl)
+	if err != nil {
+		return nil, err
+	}
+	if err := expectTags(sigEl, kids, "SignedInfo", "SignatureValue", "KeyInfo"); err != nil {
+		return nil, err
+	}
+	signedInfoEl, sigValueEl, keyInfo := kids[0], kids[1], kids[2]
+	si, err := parseSignedInfo(signedInfoEl, id)
+	if err != nil {
+		return nil, err
+	}
+	p := &parsedSignature{signedInfo: *si, siEl: signedInfoEl}
 
 	// SignatureValue
 	if err := onlyAttrs(sigValueEl, "Id"); err != nil {
@@ -547,7 +655,6 @@ func parseSignature(sigEl *etree.Element, id string) (*parsedSignature, error) {
 	if err != nil || len(p.sigValue) == 0 {
 		return nil, verr(Malformed, "SignatureValue is not base64")
 	}
-	p.sigValueEl = sigValueEl
 
 	// KeyInfo / X509Data / X509Certificate+
 	if err := onlyAttrs(keyInfo, "Id"); err != nil {
@@ -636,35 +743,150 @@ func (v *Verifier) methodFor(method string, pub crypto.PublicKey) (algorithm, er
 	return algorithm{}, verr(WrongAlgorithm, "unsupported signer key %T", pub)
 }
 
-// checkSignedInfo verifies the SignatureValue over the exclusive canonical form of SignedInfo. It is used
-// only to tell a bad signature from a bad digest after goxmldsig rejected a document.
-func checkSignedInfo(sigEl *etree.Element, pub crypto.PublicKey, sigValue []byte, alg algorithm) error {
-	ctx, err := etreeutils.NSBuildParentContext(sigEl)
-	if err != nil {
-		return err
+// duplicateAttr returns the name of an attribute that el carries twice, or "". (etree keeps duplicates
+// with PreserveDuplicateAttrs; libxml2 and the platform refuse such documents.)
+func duplicateAttr(el *etree.Element) string {
+	if len(el.Attr) <= 8 {
+		for i, a := range el.Attr {
+			for _, b := range el.Attr[:i] {
+				if a.Space == b.Space && a.Key == b.Key {
+					return a.FullKey()
+				}
+			}
+		}
+		return ""
 	}
-	ctx, err = ctx.SubContext(sigEl)
-	if err != nil {
-		return err
+	seen := make(map[[2]string]bool, len(el.Attr))
+	for _, a := range el.Attr {
+		k := [2]string{a.Space, a.Key}
+		if seen[k] {
+			return a.FullKey()
+		}
+		seen[k] = true
 	}
-	var si *etree.Element
-	for _, c := range sigEl.ChildElements() {
-		if c.Tag == "SignedInfo" {
-			si = c
+	return ""
+}
+
+// readSettings are the etree settings for untrusted input: UTF-8 only (the pass-through default of etree
+// would misread other encodings), duplicate attributes kept so that they can be refused.
+var readSettings = etree.ReadSettings{
+	CharsetReader: func(charset string, _ io.Reader) (io.Reader, error) {
+		return nil, fmt.Errorf("encoding %q is not supported (UTF-8 only)", charset)
+	},
+	PreserveDuplicateAttrs: true,
+	MaxDepth:               256,
+}
+
+// rootID returns the value of the root's unprefixed Id attribute.
+func rootID(root *etree.Element) (string, error) {
+	for _, a := range root.Attr {
+		if a.Space == "" && a.Key == "Id" {
+			if a.Value == "" {
+				return "", ErrNoID
+			}
+			if !isPlainNCName(a.Value) {
+				return "", ErrBadID
+			}
+			return a.Value, nil
 		}
 	}
-	if si == nil {
-		return errors.New("no SignedInfo")
+	return "", ErrNoID
+}
+
+// appendTree serializes el, a detached element that carries the namespace declarations in scope, as a
+// document for the canonicalizer. Comments are left out (the canonical form has none). encoding/xml, under
+// etree, does not normalize white space in attribute values, so a tab or newline there may come from a
+// literal character (which canonicalization turns into a space) or from a character reference (which it
+// keeps); literalWS writes them literally, otherwise as references.
+func appendTree(dst []byte, el *etree.Element, literalWS bool) ([]byte, error) {
+	type item struct {
+		el   *etree.Element
+		next int // index of the next child to write; -1: start tag not written yet
 	}
-	detached, err := etreeutils.NSDetatch(ctx, si)
-	if err != nil {
-		return err
+	stack := []item{{el: el, next: -1}}
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		e := top.el
+		if top.next < 0 {
+			dst = append(dst, '<')
+			dst = append(dst, e.FullTag()...)
+			for _, a := range e.Attr {
+				dst = append(dst, ' ')
+				dst = append(dst, a.FullKey()...)
+				dst = append(dst, `="`...)
+				dst = appendEscaped(dst, a.Value, true, literalWS)
+				dst = append(dst, '"')
+			}
+			dst = append(dst, '>')
+			top.next = 0
+		}
+		if top.next >= len(e.Child) {
+			dst = append(dst, "</"...)
+			dst = append(dst, e.FullTag()...)
+			dst = append(dst, '>')
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		t := e.Child[top.next]
+		top.next++
+		switch t := t.(type) {
+		case *etree.Element:
+			stack = append(stack, item{el: t, next: -1})
+		case *etree.CharData:
+			dst = appendEscaped(dst, t.Data, false, false)
+		case *etree.ProcInst:
+			dst = append(dst, "<?"...)
+			dst = append(dst, t.Target...)
+			if t.Inst != "" {
+				dst = append(dst, ' ')
+				dst = append(dst, t.Inst...)
+			}
+			dst = append(dst, "?>"...)
+		case *etree.Comment:
+		default:
+			return nil, verr(Malformed, "unexpected %T inside <%s>", t, e.FullTag())
+		}
 	}
-	canonical, err := dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("").Canonicalize(detached)
-	if err != nil {
-		return err
+	return dst, nil
+}
+
+// appendEscaped escapes character data or an attribute value.
+func appendEscaped(dst []byte, s string, attr, literalWS bool) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '&':
+			dst = append(dst, "&amp;"...)
+		case c == '<':
+			dst = append(dst, "&lt;"...)
+		case c == '>' && !attr:
+			dst = append(dst, "&gt;"...)
+		case c == '"' && attr:
+			dst = append(dst, "&quot;"...)
+		case c == '\r':
+			dst = append(dst, "&#xD;"...)
+		case c == '\t' && attr && !literalWS:
+			dst = append(dst, "&#x9;"...)
+		case c == '\n' && attr && !literalWS:
+			dst = append(dst, "&#xA;"...)
+		default:
+			dst = append(dst, c)
+		}
 	}
-	h := alg.hash.New()
-	h.Write(canonical)
-	return checkSignature(pub, h.Sum(nil), sigValue, alg)
+	return dst
+}
+
+// attrHasWhitespace reports an attribute value with a tab or newline in el or below.
+func attrHasWhitespace(el *etree.Element) bool {
+	stack := []*etree.Element{el}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, a := range e.Attr {
+			if strings.ContainsAny(a.Value, "\t\n") {
+				return true
+			}
+		}
+		stack = append(stack, e.ChildElements()...)
+	}
+	return false
 }

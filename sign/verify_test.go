@@ -201,3 +201,53 @@ func TestReasonStrings(t *testing.T) {
 		t.Errorf("VerifyError: %v", err)
 	}
 }
+
+// TestVerifyDigestAndSignatureReasons: one byte changed in the signed content gives BadDigest (the digest
+// is computed and compared by the Verifier, not recognised in another library's error text); a change in
+// SignedInfo (the DigestValue itself) or in the SignatureValue gives BadSignature.
+func TestVerifyDigestAndSignatureReasons(t *testing.T) {
+	p := loadPKI(t)
+	v := p.verifier()
+	for _, kn := range []string{"rsa", "p256", "p384"} {
+		signed, err := sign.Enveloped(p.Keys[kn], requestFiles(t)["GenerateCertificate"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(signed)
+		sigAt := strings.Index(s, "<ds:Signature")
+		dv := strings.Index(s, "<ds:DigestValue>") + len("<ds:DigestValue>")
+		sv := strings.Index(s, "<ds:SignatureValue>") + len("<ds:SignatureValue>")
+		flip := func(i int) string {
+			b := []byte(s)
+			switch c := b[i]; {
+			case c >= '0' && c <= '8', c >= 'a' && c <= 'y', c >= 'A' && c <= 'Y':
+				b[i]++
+			default:
+				b[i] = 'A'
+			}
+			return string(b)
+		}
+		cases := []struct {
+			name string
+			doc  string
+			want sign.Reason
+		}{
+			{"a byte of text", flip(strings.Index(s, "+32 2 555 01 23") + 4), sign.BadDigest},
+			{"a byte of an attribute value", flip(strings.Index(s, `IssueInstant="`) + len(`IssueInstant="`) + 3), sign.BadDigest},
+			{"a byte of an element name", strings.ReplaceAll(s, "c:PhonePrivate>", "c:PhonoPrivate>"), sign.BadDigest},
+			{"a space before the Signature", s[:sigAt] + " " + s[sigAt:], sign.BadDigest},
+			{"a byte of the DigestValue", flip(dv + 5), sign.BadSignature},
+			{"a byte of the SignatureValue", flip(sv + 10), sign.BadSignature},
+		}
+		for _, c := range cases {
+			if c.doc == s {
+				t.Fatalf("%s/%s: nothing changed", kn, c.name)
+			}
+			_, err := v.Verify([]byte(c.doc))
+			var ve *sign.VerifyError
+			if !errors.As(err, &ve) || ve.Reason != c.want {
+				t.Errorf("%s/%s: %v, want %s", kn, c.name, err, c.want)
+			}
+		}
+	}
+}

@@ -3,7 +3,10 @@ package main
 // Old clients stay up (issue 9): when eHealth adds elements, attributes or enumeration values to a response,
 // this version's clients (generated from the current wsdl/) still parse it and the call still succeeds; status
 // codes this version does not know still become *soap.StatusError. Both typed clients (packages certra and etkra)
-// are called through package soap against an httptest server. (The REST depot: etkdepot/compat_test.go.)
+// are called through package soap against an httptest server answering canned responses, which reach content the
+// platform would not send today (every operation, every optional item). The same through the real platform, with
+// its answers rewritten by an ehealthtest Rewrite fault: ehealthtest/compat_test.go. (The REST depot:
+// etkdepot/compat_test.go.)
 
 import (
 	"bytes"

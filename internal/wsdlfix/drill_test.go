@@ -9,8 +9,12 @@ package main
 //   - a copy of wsdl/ with the kinds of change eHealth makes, and checks that the change comes through.
 //
 // The generated packages are then written to internal/wsdlfix/testdata/_drill-*/ (inside the module, so that
-// they can use internal/testenv; testdata and "_" keep them out of ./...), vetted, and exercised by the tests in
-// testdata/drill/*/check_test.go, run with `go test`. The directory is removed at the end.
+// they can use internal/testenv and ehealthtest; testdata and "_" keep them out of ./...), vetted, and exercised
+// by the tests in testdata/drill/*/check_test.go, run with `go test`. The changed bindings talk to the real
+// platform: the regenerated client calls ehealthtest, whose answer a Rewrite fault upgrades to the changed schema
+// (the new element, attribute and enumeration value), and the old client (gen/) calls it too; only the new
+// operation, which ehealthtest does not implement, is answered by an httptest stub. The directory is removed at
+// the end.
 
 import (
 	"bytes"

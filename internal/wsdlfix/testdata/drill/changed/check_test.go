@@ -3,11 +3,18 @@
 // (RenewalHint), a new enumeration value (ETKStatusType SUSPENDED), a new optional attribute (CertificateInfo's
 // Source) and a new operation (EtkRA GetETKStatus). The import path github.com/ehcert/ehcert/_drill/... is
 // rewritten to that directory. This file compiles only if the new Go names exist.
+//
+// The new element, attribute and enumeration value travel through the real platform (ehealthtest): the
+// regenerated client calls it, and a Rewrite fault makes it answer as a platform upgraded to the changed schema
+// would. The new operation is not one ehealthtest implements: an httptest stub answers it.
 package check
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -18,9 +25,13 @@ import (
 	"time"
 
 	certraclient "github.com/ehcert/ehcert/certra"
+	"github.com/ehcert/ehcert/certreq"
 	"github.com/ehcert/ehcert/ehealth"
+	"github.com/ehcert/ehcert/ehealthtest"
 	etkraclient "github.com/ehcert/ehcert/etkra"
+	gencertra "github.com/ehcert/ehcert/gen/certra"
 	"github.com/ehcert/ehcert/internal/testenv"
+	"github.com/ehcert/ehcert/sign"
 	"github.com/ehcert/ehcert/soap"
 	"github.com/ehcert/ehcert/xsd"
 
@@ -28,7 +39,8 @@ import (
 	etkra "github.com/ehcert/ehcert/_drill/changed/etkra"
 )
 
-// stubSigner stands in for sign.Keyring: it appends an (invalid) ds:Signature before the closing tag.
+// stubSigner stands in for sign.Keyring in front of the stub: it appends an (invalid) ds:Signature before the
+// closing tag.
 type stubSigner struct{}
 
 func (stubSigner) SignRequest(_ context.Context, _ ehealth.Operation, payload []byte) ([]byte, error) {
@@ -42,8 +54,8 @@ type received struct {
 	body   []byte
 }
 
-// server answers every request with the marshalled value answer returns for the request's SOAPAction, as the
-// only child of a SOAP Body.
+// server is the stub for what ehealthtest does not implement (the new operation): it answers every request
+// with the marshalled value answer returns for the request's SOAPAction, as the only child of a SOAP Body.
 func server(t *testing.T, answer func(action string) any) (*httptest.Server, func() []received) {
 	var mu sync.Mutex
 	var got []received
@@ -67,56 +79,112 @@ func server(t *testing.T, answer func(action string) any) (*httptest.Server, fun
 	return srv, func() []received { mu.Lock(); defer mu.Unlock(); return append([]received(nil), got...) }
 }
 
-func success() *certra.StatusType {
-	return &certra.StatusType{StatusCode: &certra.StatusCodeType{Value: ehealth.StatusSuccess}}
-}
-
 var now = xsd.MustParseDateTime("2026-11-29T10:00:00.000+01:00")
 
-// The new element, attribute and enumeration value go from regenerated types, marshalled by a server, through
-// package soap and the typed CertRA client (Do with the regenerated types), into regenerated types.
-func TestNewElementAttributeAndEnumRoundTrip(t *testing.T) {
-	hint := xsd.MustParseDateTime("2027-01-15T00:00:00Z")
-	want := &certra.GetCertificateInfoForAuthenticationCertificateResponse{
-		Id: "_resp", InResponseTo: "_req", IssueInstant: now, Status: success(),
-		CertificateInfo: &certra.CertificateInfoType{
-			Source:                          "registry", // new optional attribute
-			RequestedDate:                   now,
-			PublicKeyIdentifier:             bytes.Repeat([]byte{0xAB}, 20),
-			CertificateEntity:               &certra.CertificateEntityType{EntityType: certra.EntityTypeOrganization, CertificateIdentifier: &certra.CertificateIdentifierType{Actor: &certra.ActorType{Id: []certra.IdType{{Type: "CBE", Value: "0123456789"}}, Name: "ACME"}}},
-			AuthenticationCertificateStatus: certra.CertificateStatusTypeVALID_ACTIVE,
-			ETKStatus:                       certra.ETKStatusTypeSUSPENDED, // new enumeration value
-			AutomaticallyValidated:          true,
-			Revocable:                       true,
-			ContactData:                     &certra.ContactDataType{EmailPrivate: "a@example.org", PhonePrivate: "1"},
-		},
-		RenewalHint: &hint, // new optional element
+// issue gets the citizen's own eHealth certificate from the platform (GenerateContract, GenerateCertificate,
+// GetCertificate, with this version's typed client: setting up, not under test) and returns its key.
+func issue(t *testing.T, ctx context.Context, srv *ehealthtest.Server) (sign.Key, []byte) {
+	t.Helper()
+	eid := srv.Citizen()
+	c := &certraclient.Client{SOAP: &soap.Client{HTTPClient: srv.Client()}, Endpoint: srv.Environment().CertRA,
+		Signer: eid.Keyring(), Now: srv.Clock().Now}
+	signer := &gencertra.ActorType{Id: []gencertra.IdType{{Type: "SSIN", Value: eid.SSIN}}, FirstName: []string{eid.FirstName}, Name: eid.LastName}
+	contact := &gencertra.ContactDataType{EmailPrivate: "alice@example.com", PhonePrivate: "+32 2 000 00 00"}
+	cr, err := c.GenerateContract(ctx, &gencertra.GenerateContractRequest{ContactData: contact, Signer: signer,
+		CertificateIdentifier: &gencertra.CertificateIdentifierType{Actor: signer}})
+	if err != nil {
+		t.Fatalf("GenerateContract: %v", err)
 	}
-	// The changed schema is not eHealth's: the official XSDs must reject exactly the new items, nothing else.
-	payload, err := xml.Marshal(want)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if testenv.ValidateXSD(t, payload) == "" {
-		t.Errorf("the official XSDs accept a response with the new items; the drill does not test a change:\n%s", payload)
-	}
-	old := *want
-	oldInfo := *want.CertificateInfo
-	oldInfo.Source, oldInfo.ETKStatus = "", certra.ETKStatusTypeVALID_ACTIVE
-	old.CertificateInfo, old.RenewalHint = &oldInfo, nil
-	oldPayload, err := xml.Marshal(&old)
+	csr, err := certreq.NewCSR(rand.Reader, key, cr.Contract.DN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.MustValidateXSD(t, oldPayload) // without the new items the response is valid
+	contract := *cr.Contract
+	contract.DN = certreq.EscapeContractDN(contract.DN)
+	gc, err := c.GenerateCertificate(ctx, &gencertra.GenerateCertificateRequest{EHealthCSR: &gencertra.EHealthCertificateSigningRequestType{
+		ContactData: contact, CSR: csr, Contract: &contract}})
+	if err != nil {
+		t.Fatalf("GenerateCertificate: %v", err)
+	}
+	got, err := c.GetCertificate(ctx, &gencertra.GetCertificateRequest{PublicKeyIdentifier: gc.PublicKeyIdentifier})
+	if err != nil {
+		t.Fatalf("GetCertificate: %v", err)
+	}
+	var chain []*x509.Certificate
+	for _, der := range got.X509Certificate {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, cert)
+	}
+	k, err := sign.NewKey(key, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, gc.PublicKeyIdentifier
+}
 
-	srv, got := server(t, func(string) any { return want })
-	c := &certraclient.Client{SOAP: &soap.Client{}, Endpoint: srv.URL, Signer: stubSigner{}}
+// The new element, attribute and enumeration value round-trip through the platform: the regenerated types,
+// sent with the typed CertRA client (Do) to ehealthtest, signed with a certificate it issued; the platform,
+// upgraded to the changed schema (a Rewrite fault: its answer re-written with the regenerated types and the new
+// items), answers through package soap into the regenerated types. An old client (gen/, the typed method) calls
+// the same upgraded platform and reads what it knows, ignoring the new items.
+func TestNewElementAttributeAndEnumRoundTrip(t *testing.T) {
+	testenv.Require(t, "xmllint")
+	ctx := context.Background()
+	srv := ehealthtest.NewServer(t)
+	key, pki := issue(t, ctx, srv)
+
+	hint := xsd.MustParseDateTime("2027-01-15T00:00:00Z")
+	var mu sync.Mutex
+	var platform, sent [][]byte
+	srv.Inject("GetCertificateInfoForAuthenticationCertificate", ehealthtest.Fault{Kind: ehealthtest.Rewrite, Times: -1,
+		Rewrite: func(_ string, body []byte) []byte {
+			var r certra.GetCertificateInfoForAuthenticationCertificateResponse
+			if err := xml.Unmarshal(body, &r); err != nil || r.CertificateInfo == nil {
+				t.Errorf("the regenerated types do not read the platform's answer: %v\n%s", err, body)
+				return body
+			}
+			// Nothing of today's answer is lost by the regenerated types.
+			if again, err := xml.Marshal(&r); err != nil || !bytes.Equal(again, body) {
+				t.Errorf("the regenerated types change the platform's answer (%v):\nsent:  %s\nagain: %s", err, body, again)
+			}
+			r.RenewalHint = &hint                                       // new optional element
+			r.CertificateInfo.Source = "registry"                       // new optional attribute
+			r.CertificateInfo.ETKStatus = certra.ETKStatusTypeSUSPENDED // new enumeration value
+			out, err := xml.Marshal(&r)
+			if err != nil {
+				t.Errorf("marshalling the upgraded answer: %v", err)
+				return body
+			}
+			mu.Lock()
+			platform, sent = append(platform, body), append(sent, out)
+			mu.Unlock()
+			return out
+		}})
+	client := func() *certraclient.Client {
+		return &certraclient.Client{SOAP: &soap.Client{HTTPClient: srv.Client()}, Endpoint: srv.Environment().CertRA,
+			Signer: &sign.Keyring{EHealthAuthentication: key}, Now: srv.Clock().Now}
+	}
+
+	// The regenerated client.
 	req := &certra.GetCertificateInfoForAuthenticationCertificateRequest{}
 	resp := &certra.GetCertificateInfoForAuthenticationCertificateResponse{}
-	if err := c.Do(context.Background(), ehealth.GetCertificateInfoForAuthenticationCertificate, req, resp); err != nil {
-		t.Fatal(err)
+	if err := client().Do(ctx, ehealth.GetCertificateInfoForAuthenticationCertificate, req, resp); err != nil {
+		t.Fatalf("the regenerated request to the platform: %v", err)
 	}
+	mu.Lock()
+	if len(sent) != 1 {
+		mu.Unlock()
+		t.Fatalf("%d rewritten answers", len(sent))
+	}
+	answer, original := sent[0], platform[0]
+	mu.Unlock()
 	ci := resp.CertificateInfo
 	switch {
 	case ci == nil:
@@ -127,17 +195,49 @@ func TestNewElementAttributeAndEnumRoundTrip(t *testing.T) {
 		t.Errorf("new enumeration value: ETKStatus = %q", ci.ETKStatus)
 	case resp.RenewalHint == nil || !resp.RenewalHint.Equal(hint):
 		t.Errorf("new element RenewalHint = %v", resp.RenewalHint)
+	case !bytes.Equal(ci.PublicKeyIdentifier, pki) || ci.AuthenticationCertificateStatus != certra.CertificateStatusTypeVALID_ACTIVE ||
+		resp.InResponseTo != req.Id || req.Id == "":
+		t.Errorf("known items: %+v (request Id %q)", resp, req.Id)
 	}
 	again, err := xml.Marshal(resp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(again, payload) {
-		t.Errorf("round trip changed the response:\nsent:     %s\nreceived: %s", payload, again)
+	if !bytes.Equal(again, answer) {
+		t.Errorf("round trip changed the response:\nsent:     %s\nreceived: %s", answer, again)
 	}
-	if g := got(); len(g) != 1 || g[0].action != ehealth.GetCertificateInfoForAuthenticationCertificate.SOAPAction ||
-		!bytes.Contains(g[0].body, []byte("GetCertificateInfoForAuthenticationCertificateRequest")) || req.Id == "" {
-		t.Errorf("requests: %q (Id %q)", g, req.Id)
+	for _, item := range []string{`<RenewalHint xmlns="urn:be:fgov:ehealth:certra:protocol:v2">`, ` Source="registry"`, `>SUSPENDED</ETKStatus>`} {
+		if !bytes.Contains(answer, []byte(item)) {
+			t.Errorf("the platform's answer lacks %s:\n%s", item, answer)
+		}
+	}
+	// The changed schema is not eHealth's: the official XSDs reject the upgraded answer and accept the
+	// platform's own.
+	if testenv.ValidateXSD(t, answer) == "" {
+		t.Errorf("the official XSDs accept a response with the new items; the drill does not test a change:\n%s", answer)
+	}
+	testenv.MustValidateXSD(t, original)
+
+	// The old client: the call succeeds, the new element and attribute are ignored, the new enumeration value is
+	// kept as it is, and everything else reads as with the regenerated types.
+	old, err := client().GetCertificateInfoForAuthenticationCertificate(ctx, &gencertra.GetCertificateInfoForAuthenticationCertificateRequest{})
+	if err != nil {
+		t.Fatalf("the old client with the upgraded platform: %v", err)
+	}
+	if old.CertificateInfo == nil || old.CertificateInfo.ETKStatus != "SUSPENDED" {
+		t.Fatalf("old client: %+v", old.CertificateInfo)
+	}
+	withoutNew := *resp
+	info := *resp.CertificateInfo
+	info.Source, withoutNew.CertificateInfo, withoutNew.RenewalHint = "", &info, nil
+	withoutNew.Id, withoutNew.InResponseTo, withoutNew.IssueInstant = old.Id, old.InResponseTo, old.IssueInstant
+	a, errA := xml.Marshal(&withoutNew)
+	b, errB := xml.Marshal(old)
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Errorf("the old client read differently (%v %v):\nregenerated without the new items: %s\nold:                               %s", errA, errB, a, b)
+	}
+	if bytes.Contains(b, []byte("RenewalHint")) || bytes.Contains(b, []byte("Source=")) {
+		t.Errorf("the old types carry the new items: %s", b)
 	}
 }
 
