@@ -344,15 +344,13 @@ func stepAccept(ctx context.Context, p *proc) error {
 	if !ok {
 		return &ContractNotAcceptedError{DN: rec.DN}
 	}
-	if err := p.store.Put(ctx, FileContract, []byte(c.HTML())); err != nil {
-		return err
-	}
+	p.stage(FileContract, []byte(c.HTML()))
 	rec.AcceptedAt = p.nowPtr()
 	return nil
 }
 
-// stepAuthKey generates the authentication key and its CSR (subject = the contract DN exactly) and writes the
-// key, encrypted, before anything that carries its public key is sent.
+// stepAuthKey generates the authentication key and its CSR (subject = the contract DN exactly) and stages the
+// key, encrypted: it is on disk before anything that carries its public key is sent (checkpoint.go).
 func stepAuthKey(ctx context.Context, p *proc) error {
 	if p.st.Auth != nil {
 		return nil
@@ -382,7 +380,7 @@ func stepAuthKey(ctx context.Context, p *proc) error {
 	if err != nil {
 		return err
 	}
-	if err := p.writeKey(ctx, FileAuthKey, key); err != nil {
+	if err := p.writeKey(FileAuthKey, key); err != nil {
 		return err
 	}
 	p.authKey = key
@@ -403,10 +401,8 @@ func stepGenerateCertificate(ctx context.Context, p *proc) error {
 		return &MissingDependencyError{Field: "Deps.EIDSignature"}
 	}
 	resend := a.SentAt != nil
+	// The intent (SentAt, with the key and CSR of step auth-key) is saved by the checkpoint before the request.
 	a.SentAt = p.nowPtr()
-	if err := p.save(ctx); err != nil {
-		return err
-	}
 	pki, auto, err := p.plat.GenerateCertificate(ctx, a.RequestID, a.CSR, p.st.Contract.XML, p.st.Contact, p.st.BaseServiceUsage)
 	var se *soap.StatusError
 	switch {

@@ -74,8 +74,10 @@ type Deps struct {
 
 // Hooks let tests interrupt a process.
 type Hooks struct {
-	// AfterStep is called after each step's state is saved. A non-nil error stops the process there, as a
-	// crash would: the error is returned as is and the state on disk is that of the step just completed.
+	// AfterStep is called after each step, once the step's outcome is saved: when it is set, the process saves
+	// its state after every step instead of at its checkpoints only (see the package doc), so that each step
+	// boundary is a state on disk. A non-nil error stops the process there, as a crash would: the error is
+	// returned as is and the state on disk is that of the step just completed.
 	AfterStep func(step string) error
 }
 

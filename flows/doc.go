@@ -20,14 +20,32 @@
 //	├── etk.der            the ETK returned by CompleteETKRegistration
 //	└── .lock              flock held while a run is active
 //
-// Every file is written atomically (temporary file, fsync, rename) with mode 0600.
+// Every file is written atomically (temporary file, fsync, rename, directory fsync) with mode 0600; files
+// written together share one directory fsync (BatchStore).
 //
 // # Steps
 //
-// A process is a list of named steps (Steps). After each step its outcome is saved, so Resume continues from
-// the last completed one. Each step is idempotent: it saves its intent (a key, the request Id) before a request
-// that changes the platform's state, and it recognises the answers that mean "already done" when it re-sends
-// after a crash:
+// A process is a list of named steps (Steps). Each step is idempotent: its intent (a key, the request Id) is
+// saved before a request that changes the platform's state, and it recognises the answers that mean "already
+// done" when it re-sends after a crash. Resume continues after the last step whose outcome was saved.
+//
+// Outcomes are saved at checkpoints rather than after every step, because each durable write costs fsyncs.
+// The files a step produces are staged and written, before the state record that names them, at the next
+// checkpoint; checkpoints come
+//
+//   - before every request: the staged files (a new key is on disk before any request is sent, in particular the
+//     one that carries its public key);
+//   - before a request that changes the platform's state (GenerateCertificate, SubmitCSRForForeigner,
+//     StartETKRegistration, CompleteETKRegistration, ActivateETK, Revoke) and before the request that follows
+//     one: also the state record, if its content changed (the intent is on disk before the platform can accept
+//     it; whatever it accepted is recorded before the next request);
+//   - when the process ends, fails or waits, and after every step when Hooks.AfterStep is set.
+//
+// Read-only requests that follow read-only requests save nothing: after a crash, the steps whose outcome was
+// not saved run again, and those requests change nothing when sent twice. A create process makes nine durable
+// writes to its work directory (twelve files), in six store calls.
+//
+// The answers recognised as "already done":
 //
 //   - GenerateCertificate answered CSR_PUB_KEY_NOT_UNIQUE: the platform has this key's CSR (the key never left
 //     the process otherwise), so the process polls GetCertificate with the saved key's PublicKeyIdentifier;
@@ -43,7 +61,7 @@
 //	generate-certificate ─► certificate ─► keystore ─► enc-key ─► start-etk ─► encryption-certificate ─►
 //	  (eID signature)       poll, pending   "authentication"  saved   challenge      FACTS §8
 //	complete-etk ─► keystore-etk ─► finish
-//	  ETK saved      alias=serial    verify keystore, delete pending keys
+//	  ETK saved      alias=serial    verify keystore; once done is saved, delete pending keys
 //
 // Renew replaces the first steps with certificate-info (signed with the key being replaced; it must say
 // Replaceable) and adds activate before finish; the contract DN must be the DN of the replaced certificate.

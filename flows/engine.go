@@ -59,21 +59,24 @@ type proc struct {
 	encKey  crypto.Signer
 	oldAuth sign.Key // renew: the key of the certificate being replaced
 	keyring *sign.Keyring
+
+	// Checkpoints (checkpoint.go): the files waiting for the next one, the state record as last written, and
+	// whether the last request sent changed the platform's state.
+	staged                  []File
+	savedContent, savedFull []byte
+	afterMutating           bool
 }
 
 func newProc(st *State, store Store, deps *Deps) *proc {
 	p := &proc{st: st, store: store, deps: deps}
 	p.log = deps.logger().With(slog.String("process", st.ID), slog.String("kind", string(st.Kind)))
 	p.keyring = &sign.Keyring{EIDAuthentication: deps.EIDAuthentication, EIDSignature: deps.EIDSignature}
-	p.plat = newPlatform(deps, p.keyring)
+	p.plat = checkpointed{platform: newPlatform(deps, p.keyring), p: p}
 	return p
 }
 
-// save persists the state record.
-func (p *proc) save(ctx context.Context) error {
-	p.st.Updated = p.deps.now().UTC()
-	return saveState(ctx, p.store, p.st)
-}
+// save writes the staged files and the state record (a checkpoint that also records the last step).
+func (p *proc) save(ctx context.Context) error { return p.checkpoint(ctx, true) }
 
 func (p *proc) now() time.Time { return p.deps.now() }
 
@@ -116,11 +119,22 @@ func (p *proc) run(ctx context.Context) (*Result, error) {
 		}
 		p.st.Step = s.name
 		p.st.LastError = ""
-		if i == len(steps)-1 {
+		last := i == len(steps)-1
+		if last {
 			p.st.Done = true
 		}
-		if err := p.save(ctx); err != nil {
-			return nil, p.fail(ctx, s.name, err)
+		// A step's outcome is saved at the next checkpoint (checkpoint.go): before the next request that
+		// depends on it, or now for the last step, and now for every step when a hook watches the boundaries.
+		if last || p.deps.Hooks.AfterStep != nil {
+			if err := p.save(ctx); err != nil {
+				return nil, p.fail(ctx, s.name, err)
+			}
+		}
+		if last {
+			// The finished state is durable, after the keystore that finish found holding the new keys.
+			if err := p.removePendingKeys(ctx); err != nil {
+				return nil, p.fail(ctx, s.name, err)
+			}
 		}
 		p.log.Info("step done", slog.String("step", s.name))
 		if p.deps.Hooks.AfterStep != nil {
@@ -258,7 +272,12 @@ func Resume(ctx context.Context, store Store, deps *Deps) (*Result, error) {
 		return nil, err
 	}
 	p := newProc(st, store, deps)
+	p.markSaved()
 	if st.Done {
+		// A crash between the last save and the removal of the pending keys left them behind.
+		if err := p.removePendingKeys(ctx); err != nil {
+			p.log.Warn("pending key files not removed", slog.Any("error", err))
+		}
 		return p.result(ctx)
 	}
 	p.log.Info("process resumed", slog.String("after", st.Step))
@@ -334,7 +353,7 @@ func parseChain(ders [][]byte) ([]*x509.Certificate, error) {
 type ProcessStatus struct {
 	Kind    Kind
 	ID      string
-	Step    string // last completed step, "" before the first
+	Step    string // last step whose outcome is saved, "" before the first (a running process saves at checkpoints)
 	Next    string // the step Resume runs next, "" when done
 	Done    bool
 	Created time.Time

@@ -143,8 +143,8 @@ func stepKeystore(ctx context.Context, p *proc) error {
 	return p.writeKeystore(ctx, false)
 }
 
-// stepEncKey generates the encryption key and writes it, encrypted, before StartETKRegistration sends its
-// public key.
+// stepEncKey generates the encryption key and stages it, encrypted: the checkpoint before
+// StartETKRegistration, which sends its public key, writes it.
 func stepEncKey(ctx context.Context, p *proc) error {
 	if p.st.Enc != nil {
 		return nil
@@ -157,7 +157,7 @@ func stepEncKey(ctx context.Context, p *proc) error {
 	if err != nil {
 		return err
 	}
-	if err := p.writeKey(ctx, FileEncKey, key); err != nil {
+	if err := p.writeKey(FileEncKey, key); err != nil {
 		return err
 	}
 	p.encKey = key
@@ -226,7 +226,7 @@ func stepCompleteETK(ctx context.Context, p *proc) error {
 	if _, _, err := p.authSigner(ctx); err != nil {
 		return err
 	}
-	// No intent to save first: the certificate is in the state already, and a re-send is recognised by its
+	// The checkpoint before the request saves the certificate it registers; a re-send is recognised by its
 	// answer (VALID_ETK_ALREADY_EXISTS) whether or not this one got through.
 	e.CompleteSentAt = p.nowPtr()
 	raw, toBeActivated, err := p.plat.CompleteETKRegistration(ctx, e.Cert)
@@ -245,9 +245,7 @@ func stepCompleteETK(ctx context.Context, p *proc) error {
 	if !bytes.Equal(parsed.EncryptionCertificate.Raw, e.Cert) {
 		return &MismatchError{What: "ETK encryption certificate", Got: parsed.EncryptionCertificate.SerialNumber.String(), Want: e.Serial}
 	}
-	if err := p.store.Put(ctx, FileETK, raw); err != nil {
-		return err
-	}
+	p.stage(FileETK, raw)
 	sum := sha256.Sum256(raw)
 	e.ETKSHA256 = hex.EncodeToString(sum[:])
 	e.ToBeActivated = toBeActivated
@@ -291,6 +289,10 @@ func (p *proc) fetchETK(ctx context.Context) {
 	if p.deps.Environment.ETKDepot == "" {
 		return
 	}
+	if err := p.beforeSend(ctx, false); err != nil {
+		p.log.Warn("ETK not fetched from the depot", slog.Any("error", err))
+		return
+	}
 	var found []byte
 	c := &etkdepot.Client{BaseURL: p.deps.Environment.ETKDepot, HTTPClient: p.deps.soap().HTTPClient, Now: p.deps.Now,
 		ValidateETK: func(raw []byte, _ etkdepot.Identity) error {
@@ -309,10 +311,7 @@ func (p *proc) fetchETK(ctx context.Context) {
 		p.log.Warn("ETK not found in the depot; the keystore is complete, the ETK file is missing", slog.Any("error", err))
 		return
 	}
-	if err := p.store.Put(ctx, FileETK, found); err != nil {
-		p.log.Warn("ETK not saved", slog.Any("error", err))
-		return
-	}
+	p.stage(FileETK, found)
 	sum := sha256.Sum256(found)
 	e.ETKSHA256 = hex.EncodeToString(sum[:])
 	p.log.Info("ETK fetched from the depot", slog.String("serial", e.Serial))
@@ -355,11 +354,16 @@ func (p *proc) activate(ctx context.Context) error {
 	return nil
 }
 
-// stepFinish checks that the keystore holds every new key, then deletes the encrypted pending key files.
+// stepFinish checks that the keystore (staged, or on disk when an earlier checkpoint wrote it) holds every new
+// key. The engine then saves the finished state, the files still staged first (the keystore, the ETK), and only
+// once that is durable deletes the encrypted pending key files (removePendingKeys).
 func stepFinish(ctx context.Context, p *proc) error {
-	if err := p.verifyKeystore(ctx); err != nil {
-		return err
-	}
+	return p.verifyKeystore(ctx)
+}
+
+// removePendingKeys deletes the encrypted pending key files of a finished process: the keystore holds their
+// keys (checked by finish, on disk before the finished state was saved).
+func (p *proc) removePendingKeys(ctx context.Context) error {
 	for _, n := range []string{FileAuthKey, FileEncKey} {
 		if err := p.store.Delete(ctx, n); err != nil {
 			return err

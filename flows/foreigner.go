@@ -71,10 +71,7 @@ func stepSubmitForeigner(ctx context.Context, p *proc) error {
 	if a.AcceptedAt != nil {
 		return nil
 	}
-	a.SentAt = p.nowPtr()
-	if err := p.save(ctx); err != nil {
-		return err
-	}
+	a.SentAt = p.nowPtr() // saved by the checkpoint before the request
 	url, exp, err := p.plat.SubmitCSRForForeigner(ctx, a.RequestID, p.st.Signer, p.st.Contact, a.CSR)
 	var se *soap.StatusError
 	switch {

@@ -27,8 +27,9 @@ func (p *proc) stretch(salt []byte, iter int) (*kek, error) {
 	return k, nil
 }
 
-// writeKey stores key encrypted under name. It returns only when the key is durable in the store.
-func (p *proc) writeKey(ctx context.Context, name string, key crypto.Signer) error {
+// writeKey stages key, encrypted, under name: it is written, durably, with the next checkpoint, which comes
+// before any request is sent.
+func (p *proc) writeKey(name string, key crypto.Signer) error {
 	k, err := p.stretch(p.st.KDF.Salt, p.st.KDF.Iterations)
 	if err != nil {
 		return err
@@ -37,7 +38,8 @@ func (p *proc) writeKey(ctx context.Context, name string, key crypto.Signer) err
 	if err != nil {
 		return err
 	}
-	return p.store.Put(ctx, name, pemBytes)
+	p.stage(name, pemBytes)
+	return nil
 }
 
 // readKey loads the key stored under name and checks that its public key is want (SPKI DER).

@@ -110,7 +110,7 @@ func (p *proc) buildKeystore(ctx context.Context, withEnc bool) (*keystore.Keyst
 	return ks, nil
 }
 
-// writeKeystore writes FileKeystore atomically.
+// writeKeystore stages FileKeystore (written atomically at the next checkpoint).
 func (p *proc) writeKeystore(ctx context.Context, withEnc bool) error {
 	ks, err := p.buildKeystore(ctx, withEnc)
 	if err != nil {
@@ -120,14 +120,19 @@ func (p *proc) writeKeystore(ctx context.Context, withEnc bool) error {
 	if err != nil {
 		return err
 	}
-	return p.store.Put(ctx, FileKeystore, b)
+	p.stage(FileKeystore, b)
+	return nil
 }
 
-// verifyKeystore reads FileKeystore back and checks that it holds the new keys under their aliases.
+// verifyKeystore checks that FileKeystore, as staged for the next checkpoint or else as stored, holds the new
+// keys under their aliases.
 func (p *proc) verifyKeystore(ctx context.Context) error {
-	b, err := p.store.Get(ctx, FileKeystore)
-	if err != nil {
-		return err
+	b, ok := p.stagedFile(FileKeystore)
+	if !ok {
+		var err error
+		if b, err = p.store.Get(ctx, FileKeystore); err != nil {
+			return err
+		}
 	}
 	ks, err := keystore.Decode(b, []byte(p.deps.Password))
 	if err != nil {

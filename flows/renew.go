@@ -156,6 +156,7 @@ func Activate(ctx context.Context, store Store, deps *Deps) (*Result, error) {
 		return nil, err
 	}
 	p := newProc(st, store, deps)
+	p.markSaved()
 	if st.Kind != KindRenew || !st.Done || st.Enc == nil {
 		return nil, &RequestError{Field: "store", Reason: "Activate needs a finished renewal"}
 	}

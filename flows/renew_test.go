@@ -108,10 +108,24 @@ func TestRevoke(t *testing.T) {
 	store := flows.DirStore(t.TempDir())
 	var shown flows.Contract
 	e.deps.Accept = func(_ context.Context, c flows.Contract) (bool, error) { shown = c; return true, nil }
-	if _, err := flows.Revoke(ctx, store, flows.RevokeRequest{Certificate: res.Certificate, Reason: "bogus"}, e.deps); err == nil {
-		t.Fatal("bad reason accepted")
+	// A reason outside the four allowed: a *RequestError naming the field, before anything is shown, signed,
+	// sent or saved.
+	sent, sigs, authSigs := len(e.srv.Requests()), e.sigSigs.n.Load(), e.authSigs.n.Load()
+	_, err := flows.Revoke(ctx, store, flows.RevokeRequest{Certificate: res.Certificate, Reason: "bogus"}, e.deps)
+	var re *flows.RequestError
+	if !errors.As(err, &re) || re.Field != "Reason" {
+		t.Fatalf("bad reason: err = %v (%T), want a *flows.RequestError for Reason", err, err)
 	}
-	sigs := e.sigSigs.n.Load()
+	if n := len(e.srv.Requests()); n != sent {
+		t.Errorf("bad reason: %d requests sent", n-sent)
+	}
+	if e.sigSigs.n.Load() != sigs || e.authSigs.n.Load() != authSigs || shown.DN != "" {
+		t.Error("bad reason: a contract was shown or something was signed")
+	}
+	if _, err := flows.Status(ctx, store); !errors.Is(err, flows.ErrNoProcess) {
+		t.Errorf("bad reason: a process was saved: %v", err)
+	}
+	sigs = e.sigSigs.n.Load()
 	r, err := flows.Revoke(ctx, store, flows.RevokeRequest{Certificate: res.Certificate, Reason: flows.ReasonCessationOfOperation}, e.deps)
 	if err != nil {
 		t.Fatal(err)

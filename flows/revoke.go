@@ -108,10 +108,7 @@ func stepRevoke(ctx context.Context, p *proc) error {
 		return &StateError{Err: errors.New("revocation contract not accepted")}
 	}
 	resend := r.SentAt != nil
-	r.SentAt = p.nowPtr()
-	if err := p.save(ctx); err != nil {
-		return err
-	}
+	r.SentAt = p.nowPtr() // saved by the checkpoint before the request
 	if err := p.plat.Revoke(ctx, r.RequestID, r.PublicKeyIdentifier, p.st.Contract.XML); err != nil {
 		var se *soap.StatusError
 		if !resend || !errors.As(err, &se) || p.deps.EIDAuthentication == nil {

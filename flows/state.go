@@ -228,12 +228,13 @@ func loadState(ctx context.Context, s Store) (*State, error) {
 	return &st, nil
 }
 
-func saveState(ctx context.Context, s Store, st *State) error {
+// marshalState returns the bytes of FileState.
+func marshalState(st *State) ([]byte, error) {
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.Put(ctx, FileState, append(b, '\n'))
+	return append(b, '\n'), nil
 }
 
 // ReadState returns the state record of the process in store, for tools that show more than Status (the

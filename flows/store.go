@@ -27,6 +27,42 @@ type Store interface {
 	Delete(ctx context.Context, name string) error
 }
 
+// File is one named value of a Store, for PutFiles.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// BatchStore is implemented by stores that can make several files durable together more cheaply than one Put
+// each. PutFiles replaces every file of every group atomically and returns only when all are durable. The
+// groups are ordered: a crash while it runs leaves each file with its old or its new content, in any
+// combination within a group, but a file of a later group is never new while one of an earlier group is old.
+// (DirStore writes and syncs all the temporary files at once, then, group after group, renames the group's
+// files and syncs the directory.)
+type BatchStore interface {
+	PutFiles(ctx context.Context, groups ...[]File) error
+}
+
+// putFiles writes groups of files in order, with one PutFiles when the store supports it, else with one Put
+// each.
+func putFiles(ctx context.Context, store Store, groups ...[]File) error {
+	n := 0
+	for _, g := range groups {
+		n += len(g)
+	}
+	if b, ok := store.(BatchStore); ok && n > 1 {
+		return b.PutFiles(ctx, groups...)
+	}
+	for _, g := range groups {
+		for _, f := range g {
+			if err := store.Put(ctx, f.Name, f.Data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Locker is implemented by stores that can keep two runs of the same process from overlapping. Lock blocks
 // until the lock is held or fails with *LockedError when another process holds it.
 type Locker interface {
@@ -77,6 +113,69 @@ func (d DirStore) Put(ctx context.Context, name string, data []byte) error {
 	return atomicfile.WriteFile(p, data, 0o600)
 }
 
+// PutFiles atomically replaces several files (mode 0600) in groups (see BatchStore): every file is written to
+// a temporary file and fsynced, all concurrently so that the file system can commit them together; then, group
+// after group, the group's files are renamed into place and the directory is fsynced once. It writes nothing
+// when ctx is already done.
+func (d DirStore) PutFiles(ctx context.Context, groups ...[]File) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var files []File
+	for _, g := range groups {
+		files = append(files, g...)
+	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		p, err := d.path(f.Name)
+		if err != nil {
+			return err
+		}
+		paths[i] = p
+	}
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return fmt.Errorf("flows: %w", err)
+	}
+	tmps := make([]string, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tmps[i], errs[i] = atomicfile.WriteTemp(string(d), filepath.Base(paths[i]), files[i].Data, 0o600)
+		}()
+	}
+	wg.Wait()
+	removeTemps := func() {
+		for _, t := range tmps {
+			if t != "" {
+				os.Remove(t)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		removeTemps()
+		return err
+	}
+	i := 0
+	for _, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		for range g {
+			if err := os.Rename(tmps[i], paths[i]); err != nil {
+				removeTemps()
+				return fmt.Errorf("flows: %w", err)
+			}
+			tmps[i] = ""
+			i++
+		}
+		atomicfile.SyncDir(string(d))
+	}
+	return nil
+}
+
 // Delete removes the file name; a missing file is not an error.
 func (d DirStore) Delete(ctx context.Context, name string) error {
 	p, err := d.path(name)
@@ -124,6 +223,18 @@ func (m *MemStore) Put(ctx context.Context, name string, data []byte) error {
 		m.files = map[string][]byte{}
 	}
 	m.files[name] = append([]byte(nil), data...)
+	return nil
+}
+
+// PutFiles stores a copy of each file.
+func (m *MemStore) PutFiles(ctx context.Context, groups ...[]File) error {
+	for _, g := range groups {
+		for _, f := range g {
+			if err := m.Put(ctx, f.Name, f.Data); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -60,6 +60,53 @@ func TestDirStore(t *testing.T) {
 	}
 }
 
+// PutFiles writes every file of every group (mode 0600, directory 0700), replaces existing ones, leaves no
+// temporary file, and writes nothing when a name is invalid or ctx is done.
+func TestDirStorePutFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "work")
+	s := DirStore(dir)
+	if err := s.Put(ctx, "b", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.PutFiles(ctx, []File{{Name: "a", Data: []byte("1")}, {Name: "b", Data: []byte("2")}}, nil, []File{{Name: "c", Data: []byte("3")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"a": "1", "b": "2", "c": "3"} {
+		if b, err := s.Get(ctx, name); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", name, b, err, want)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v", name, fi.Mode(), err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Errorf("files left behind: %v", entries)
+	}
+	if err := s.PutFiles(ctx, []File{{Name: "d", Data: []byte("4")}}, []File{{Name: "../e", Data: nil}}); err == nil {
+		t.Error("PutFiles accepted an invalid name")
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.PutFiles(cctx, []File{{Name: "d", Data: []byte("4")}, {Name: "e", Data: []byte("5")}}); err == nil {
+		t.Error("PutFiles with a cancelled context wrote")
+	}
+	entries, _ = os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Errorf("a refused PutFiles wrote: %v", entries)
+	}
+	// A missing directory is created, 0700.
+	s2 := DirStore(filepath.Join(t.TempDir(), "new"))
+	if err := s2.PutFiles(ctx, []File{{Name: "a", Data: []byte("1")}, {Name: "b", Data: []byte("2")}}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(string(s2)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("dir mode %v, %v", fi.Mode(), err)
+	}
+}
+
 func TestDirStoreLock(t *testing.T) {
 	s := DirStore(t.TempDir())
 	unlock, err := s.Lock(context.Background())
