@@ -162,7 +162,7 @@ func signerOf(p Person, keys ...interface{ Chain() []*x509.Certificate }) (Perso
 }
 
 func createSteps() []step {
-	return []step{
+	steps := []step{
 		{"qualities", stepQualities},
 		{"organization-types", stepOrganizationTypes},
 		{"application-ids", stepApplicationIDs},
@@ -170,6 +170,15 @@ func createSteps() []step {
 		{"accept", stepAccept},
 		{"auth-key", stepAuthKey},
 		{"generate-certificate", stepGenerateCertificate},
+	}
+	steps = append(steps, registrationSteps()...)
+	return append(steps, step{"finish", stepFinish})
+}
+
+// registrationSteps are the steps every process that obtains a certificate shares, from polling for the
+// certificate to the keystore holding the registered encryption key (cookbook §4.3.4 steps 9–13).
+func registrationSteps() []step {
+	return []step{
 		{"certificate", stepCertificate},
 		{"keystore", stepKeystore},
 		{"enc-key", stepEncKey},
@@ -177,7 +186,6 @@ func createSteps() []step {
 		{"encryption-certificate", stepEncryptionCertificate},
 		{"complete-etk", stepCompleteETK},
 		{"keystore-etk", stepKeystoreETK},
-		{"finish", stepFinish},
 	}
 }
 

@@ -252,27 +252,38 @@ func start(ctx context.Context, store Store, deps *Deps, kind Kind, init func(st
 	return p.run(ctx)
 }
 
-// Resume continues the process held in store from its last completed step. A finished process returns its
-// Result without sending anything. deps must hold what the remaining steps need (the same password; the eID
-// keys if a contract is still to be signed).
-func Resume(ctx context.Context, store Store, deps *Deps) (*Result, error) {
+// openProc locks the process held in store and loads its saved state; the caller runs unlock when done.
+func openProc(ctx context.Context, store Store, deps *Deps) (p *proc, unlock func(), err error) {
 	if deps == nil {
 		deps = &Deps{}
 	}
 	if store == nil {
-		return nil, &MissingDependencyError{Field: "store"}
+		return nil, nil, &MissingDependencyError{Field: "store"}
 	}
-	unlock, err := lock(ctx, store)
+	unlock, err = lock(ctx, store)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := loadState(ctx, store)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	p = newProc(st, store, deps)
+	p.markSaved()
+	return p, unlock, nil
+}
+
+// Resume continues the process held in store from its last completed step. A finished process returns its
+// Result without sending anything. deps must hold what the remaining steps need (the same password; the eID
+// keys if a contract is still to be signed).
+func Resume(ctx context.Context, store Store, deps *Deps) (*Result, error) {
+	p, unlock, err := openProc(ctx, store, deps)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, err := loadState(ctx, store)
-	if err != nil {
-		return nil, err
-	}
-	p := newProc(st, store, deps)
-	p.markSaved()
+	st := p.st
 	if st.Done {
 		// A crash between the last save and the removal of the pending keys left them behind.
 		if err := p.removePendingKeys(ctx); err != nil {

@@ -49,19 +49,13 @@ func Foreigner(ctx context.Context, store Store, req ForeignerRequest, deps *Dep
 }
 
 func foreignerSteps() []step {
-	return []step{
+	steps := []step{
 		{"auth-key", stepAuthKey},
 		{"submit", stepSubmitForeigner},
 		{"show-validation", stepShowValidation},
-		{"certificate", stepCertificate},
-		{"keystore", stepKeystore},
-		{"enc-key", stepEncKey},
-		{"start-etk", stepStartETK},
-		{"encryption-certificate", stepEncryptionCertificate},
-		{"complete-etk", stepCompleteETK},
-		{"keystore-etk", stepKeystoreETK},
-		{"finish", stepFinish},
 	}
+	steps = append(steps, registrationSteps()...)
+	return append(steps, step{"finish", stepFinish})
 }
 
 // stepSubmitForeigner sends SubmitCSRForForeigner. A re-send after a crash answered CSR_PUB_KEY_NOT_UNIQUE

@@ -82,22 +82,15 @@ func storePrevious(ctx context.Context, store Store, b []byte) error {
 }
 
 func renewSteps() []step {
-	return []step{
+	steps := []step{
 		{"certificate-info", stepCertificateInfo},
 		{"contract", stepContract},
 		{"accept", stepAccept},
 		{"auth-key", stepAuthKey},
 		{"generate-certificate", stepGenerateCertificate},
-		{"certificate", stepCertificate},
-		{"keystore", stepKeystore},
-		{"enc-key", stepEncKey},
-		{"start-etk", stepStartETK},
-		{"encryption-certificate", stepEncryptionCertificate},
-		{"complete-etk", stepCompleteETK},
-		{"keystore-etk", stepKeystoreETK},
-		{"activate", stepActivate},
-		{"finish", stepFinish},
 	}
+	steps = append(steps, registrationSteps()...)
+	return append(steps, step{"activate", stepActivate}, step{"finish", stepFinish})
 }
 
 // stepCertificateInfo asks the platform, with the key being replaced, whether the certificate is replaceable.
@@ -140,23 +133,12 @@ func stepCertificateInfo(ctx context.Context, p *proc) error {
 // signed with the new authentication key from the process's keystore. An ETK already active is not an error.
 // Activating a process that is already activated sends nothing.
 func Activate(ctx context.Context, store Store, deps *Deps) (*Result, error) {
-	if deps == nil {
-		deps = &Deps{}
-	}
-	if store == nil {
-		return nil, &MissingDependencyError{Field: "store"}
-	}
-	unlock, err := lock(ctx, store)
+	p, unlock, err := openProc(ctx, store, deps)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, err := loadState(ctx, store)
-	if err != nil {
-		return nil, err
-	}
-	p := newProc(st, store, deps)
-	p.markSaved()
+	st := p.st
 	if st.Kind != KindRenew || !st.Done || st.Enc == nil {
 		return nil, &RequestError{Field: "store", Reason: "Activate needs a finished renewal"}
 	}
