@@ -709,6 +709,11 @@ func atvEqual(a, b pkix.AttributeTypeAndValue, canon func(string) string) bool {
 }
 
 func rdnEqual(a, b pkix.RelativeDistinguishedNameSET, canon func(string) string) bool {
+	return sameElements(a, b, func(x, y pkix.AttributeTypeAndValue) bool { return atvEqual(x, y, canon) })
+}
+
+// sameElements reports whether every element of a matches a distinct element of b under eq, in any order.
+func sameElements[T any](a, b []T, eq func(x, y T) bool) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -716,7 +721,7 @@ func rdnEqual(a, b pkix.RelativeDistinguishedNameSET, canon func(string) string)
 outer:
 	for _, x := range a {
 		for j, y := range b {
-			if !used[j] && atvEqual(x, y, canon) {
+			if !used[j] && eq(x, y) {
 				used[j] = true
 				continue outer
 			}
@@ -754,21 +759,7 @@ func EqualDN(a, b pkix.RDNSequence) bool {
 // case and repeated or surrounding white space in values. Use it to compare eHealth certificate subjects, which
 // are encoded in either order (C first in current certificates, CN first in the 2008 test PKI).
 func EquivalentDN(a, b pkix.RDNSequence) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	used := make([]bool, len(b))
-outer:
-	for _, x := range a {
-		for j, y := range b {
-			if !used[j] && rdnEqual(x, y, canonicalValue) {
-				used[j] = true
-				continue outer
-			}
-		}
-		return false
-	}
-	return true
+	return sameElements(a, b, func(x, y pkix.RelativeDistinguishedNameSET) bool { return rdnEqual(x, y, canonicalValue) })
 }
 
 // EquivalentRawDN is EquivalentDN on two DER-encoded names (x509.Certificate.RawSubject, RawIssuer). Names that

@@ -172,10 +172,17 @@ func (e *MissingDependencyError) Error() string {
 	return "flows: missing dependency: " + e.Field
 }
 
-// RequestError reports a request that cannot start a process (missing or invalid field).
-type RequestError struct{ Field, Reason string }
+// RequestError reports a request that cannot start a process (missing or invalid field). Err is the cause when
+// another package refused the field (keystore.ErrWrongPassword for a keystore the password does not open).
+type RequestError struct {
+	Field, Reason string
+	Err           error
+}
 
 func (e *RequestError) Error() string { return fmt.Sprintf("flows: %s: %s", e.Field, e.Reason) }
+
+// Unwrap returns the cause, if any.
+func (e *RequestError) Unwrap() error { return e.Err }
 
 func isContextErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)

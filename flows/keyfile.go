@@ -95,6 +95,7 @@ func sealKey(rand io.Reader, k *kek, key crypto.Signer) ([]byte, error) {
 	ct := make([]byte, len(plain))
 	cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, plain)
 	clear(plain)
+	clear(der) // plain may be a copy of der
 
 	kdfParams, err := asn1.Marshal(pbkdf2Params{Salt: k.salt, Iterations: k.iter, KeyLength: 32,
 		PRF: pkix.AlgorithmIdentifier{Algorithm: oidHMACSHA256, Parameters: asn1.NullRawValue}})

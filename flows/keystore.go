@@ -11,7 +11,7 @@ import (
 )
 
 // AliasAuthentication is the keystore alias of the authentication key (FACTS §9).
-const AliasAuthentication = "authentication"
+const AliasAuthentication = keystore.AuthenticationAlias
 
 // openPrevious opens the keystore being renewed and returns its authentication key.
 func openPrevious(data []byte, password string) (sign.Key, error) {
@@ -23,7 +23,7 @@ func openPrevious(data []byte, password string) (sign.Key, error) {
 	}
 	ks, err := keystore.Decode(data, []byte(password))
 	if err != nil {
-		return nil, &RequestError{Field: "Keystore", Reason: err.Error()}
+		return nil, &RequestError{Field: "Keystore", Reason: err.Error(), Err: err}
 	}
 	return authEntry(ks)
 }
@@ -37,7 +37,7 @@ func authEntry(ks *keystore.Keystore) (sign.Key, error) {
 			}
 			k, err := sign.NewKey(s, e.Chain)
 			if err != nil {
-				return nil, &RequestError{Field: "Keystore", Reason: err.Error()}
+				return nil, &RequestError{Field: "Keystore", Reason: err.Error(), Err: err}
 			}
 			return k, nil
 		}

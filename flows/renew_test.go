@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"testing"
 	"time"
@@ -278,4 +279,19 @@ func TestResumeWrongPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.checkDone(store, res, "CBE", "0820563481", "")
+}
+
+// A keystore the password does not open is refused as the Keystore field, with keystore.ErrWrongPassword as the
+// cause, so that callers can tell a wrong password from a malformed file.
+func TestRenewWrongKeystorePassword(t *testing.T) {
+	ks, err := keystore.Encode(rand.Reader, &keystore.Keystore{}, []byte("the old password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = flows.Renew(context.Background(), flows.DirStore(t.TempDir()), flows.RenewRequest{Keystore: ks},
+		&flows.Deps{Password: "another password"})
+	var re *flows.RequestError
+	if !errors.As(err, &re) || re.Field != "Keystore" || !errors.Is(err, keystore.ErrWrongPassword) {
+		t.Fatalf("err = %v (%T), want a *flows.RequestError for Keystore wrapping keystore.ErrWrongPassword", err, err)
+	}
 }

@@ -372,6 +372,7 @@ func encryptPBES2(rand io.Reader, data, password []byte) (pkix.AlgorithmIdentifi
 	plain := append(append(make([]byte, 0, len(data)+pad), data...), bytes.Repeat([]byte{byte(pad)}, pad)...)
 	out := make([]byte, len(plain))
 	cipher.NewCBCEncrypter(block, iv).CryptBlocks(out, plain)
+	clear(plain) // a copy of the private key
 
 	kdfParams, err := asn1.Marshal(pbkdf2Params{Salt: salt, Iterations: encodeIterations, PRF: hmacSHA256Algo})
 	if err != nil {

@@ -366,16 +366,6 @@ func LoadPKCS12(data []byte, password []byte, alias string) (Key, error) {
 	return keyWithChain(signer, certs, leaf)
 }
 
-func parseToPEMKey(der []byte) (crypto.Signer, error) {
-	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return k, nil
-	}
-	if k, err := x509.ParseECPrivateKey(der); err == nil {
-		return k, nil
-	}
-	return parsePrivateKey("PRIVATE KEY", der)
-}
-
 // algorithm is what a public key signs with in the eHealth profile.
 type algorithm struct {
 	uri       string      // SignatureMethod Algorithm
