@@ -57,7 +57,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && action == "registrations" && arg == "":
 		var out []adminRegistration
 		for _, g := range s.Registrations() {
-			a := adminRegistration{PublicKeyIdentifier: strings.ToUpper(hex.EncodeToString(g.PublicKeyIdentifier)), DN: g.DN,
+			a := adminRegistration{PublicKeyIdentifier: pkiString(g.PublicKeyIdentifier), DN: g.DN,
 				SubjectType: g.SubjectType, SubjectID: g.SubjectID, ApplicationID: g.ApplicationID, EntityType: g.EntityType,
 				Status: g.Status, ETKStatus: g.ETKStatus, AutomaticallyValidated: g.AutomaticallyValidated, Approved: g.Approved,
 				Requester: g.Requester, Requested: g.Requested.UTC(), ValidationURL: g.ValidationURL}
@@ -65,7 +65,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 				a.NotAfter = g.Certificate.NotAfter.UTC()
 			}
 			if g.Replaces != nil {
-				a.Replaces = strings.ToUpper(hex.EncodeToString(g.Replaces))
+				a.Replaces = pkiString(g.Replaces)
 			}
 			out = append(out, a)
 		}

@@ -378,20 +378,13 @@ func (s *Server) generateCertificate(req *soapRequest, in any) (any, *opError) {
 	}
 	signerSSIN := ssinOf(req.signer)
 	if contract.Signer.ssin() != signerSSIN {
-		return nil, reject("The request must be signed by the signer of the contract (SSIN %s)", contract.Signer.ssin())
+		return nil, reject("The request must be signed by the signer of the contract")
 	}
-	parsed, err := certreq.CheckCSR(csr.CSR, contract.DN)
-	if err != nil {
-		return nil, csrFailure(err)
-	}
-	pk, err := certreq.PublicKeyIdentifier(parsed.PublicKey)
-	if err != nil {
-		return nil, fail(ehealth.CodeCSRPublicKeyInvalid, err.Error())
+	pk, oerr := s.checkNewCSRLocked(csr.CSR, contract.DN)
+	if oerr != nil {
+		return nil, oerr
 	}
 	pkiHex := pkiString(pk)
-	if s.keyUsedLocked(pkiHex) {
-		return nil, fail(ehealth.CodeCSRPubKeyNotUnique, "")
-	}
 	auto := true
 	if contract.EntityType == entityNaturalPerson {
 		if contract.Subject.Value != signerSSIN {
@@ -422,6 +415,23 @@ func (s *Server) generateCertificate(req *soapRequest, in any) (any, *opError) {
 		out.ReplacesCertificate = mustHex(replaces)
 	}
 	return out, nil
+}
+
+// checkNewCSRLocked checks a CSR against the DN it must carry and that its key was never submitted, and returns
+// the key's PublicKeyIdentifier.
+func (s *Server) checkNewCSRLocked(der []byte, dn string) ([]byte, *opError) {
+	parsed, err := certreq.CheckCSR(der, dn)
+	if err != nil {
+		return nil, csrFailure(err)
+	}
+	pk, err := certreq.PublicKeyIdentifier(parsed.PublicKey)
+	if err != nil {
+		return nil, fail(ehealth.CodeCSRPublicKeyInvalid, err.Error())
+	}
+	if s.keyUsedLocked(pkiString(pk)) {
+		return nil, fail(ehealth.CodeCSRPubKeyNotUnique, "")
+	}
+	return pk, nil
 }
 
 // keyUsedLocked reports whether a public key (by its identifier) was already submitted, as an authentication
@@ -586,7 +596,7 @@ func (s *Server) revoke(req *soapRequest, in any) (any, *opError) {
 	}
 	signerSSIN := ssinOf(req.signer)
 	if contract.Signer.ssin() != signerSSIN {
-		return nil, reject("The request must be signed by the signer of the contract (SSIN %s)", contract.Signer.ssin())
+		return nil, reject("The request must be signed by the signer of the contract")
 	}
 	if !s.mayManageLocked(signerSSIN, c) {
 		return nil, reject("The signer is not allowed to revoke this certificate")
@@ -625,18 +635,11 @@ func (s *Server) submitCSRForForeigner(req *soapRequest, in any) (any, *opError)
 	if len(r.CSR) == 0 {
 		return nil, fail(ehealth.CodeCSRInputNotParseable, "CSR is missing")
 	}
-	parsed, err := certreq.CheckCSR(r.CSR, dn)
-	if err != nil {
-		return nil, csrFailure(err)
-	}
-	pk, err := certreq.PublicKeyIdentifier(parsed.PublicKey)
-	if err != nil {
-		return nil, fail(ehealth.CodeCSRPublicKeyInvalid, err.Error())
+	pk, oerr := s.checkNewCSRLocked(r.CSR, dn)
+	if oerr != nil {
+		return nil, oerr
 	}
 	pkiHex := pkiString(pk)
-	if s.keyUsedLocked(pkiHex) {
-		return nil, fail(ehealth.CodeCSRPubKeyNotUnique, "")
-	}
 	id := identity{Type: "SSIN", Value: ssinBis}
 	replaces, oerr := s.replacementCheck(id, req.now)
 	if oerr != nil {

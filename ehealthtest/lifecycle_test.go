@@ -269,14 +269,6 @@ func checkIssued(t *testing.T, srv *ehealthtest.Server, chain []*x509.Certificat
 	}
 }
 
-func depotURL(e *env, path string, q url.Values) string {
-	u := e.srv.Environment().ETKDepot + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
-}
-
 func getJSON(t *testing.T, e *env, pathAndQuery string, wantStatus int, v any) {
 	t.Helper()
 	resp, err := e.srv.Client().Get(e.srv.Environment().ETKDepot + pathAndQuery)

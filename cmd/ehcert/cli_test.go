@@ -688,9 +688,10 @@ func (s *simCLI) registration(t *testing.T, pki string) registration {
 	return registration{}
 }
 
-// TestCLIRenewRevoke runs create, renew (activated, then deferred and activated with "etkra ActivateETK") and
-// revoke --keystore against "ehcert simulator --cert-validity 720h": certificates valid 30 days are in the default
-// 90-day replacement period as soon as they are issued, so renew works without moving the platform's clock.
+// TestCLIRenewRevoke runs create, renew (activated, then deferred and activated with "etkra ActivateETK", then
+// deferred and activated with "activate") and revoke --keystore against "ehcert simulator --cert-validity 720h":
+// certificates valid 30 days are in the default 90-day replacement period as soon as they are issued, so renew
+// works without moving the platform's clock.
 func TestCLIRenewRevoke(t *testing.T) {
 	s := newSimCLI(t, "--cert-validity", "720h")
 	dir := t.TempDir()
@@ -706,6 +707,13 @@ func TestCLIRenewRevoke(t *testing.T) {
 	// --cert-validity took effect (the default is 3 years).
 	if left := time.Until(created.NotAfter); left <= 0 || left > 31*24*time.Hour {
 		t.Fatalf("create: certificate valid until %s, want about 30 days from now", created.NotAfter)
+	}
+
+	// renew with a wrong keystore password: the credentials exit code and advice, nothing sent.
+	wrong := runCLI(t, []string{s.env[0], "EHCERT_KEYSTORE_PASSWORD=not-the-password"},
+		append(slices.Clone(s.common), "renew", "--keystore", created.Keystore, "--accept", "--workdir", wd("wrongpw"))...)
+	if wrong.code != exitCredentials || !strings.Contains(wrong.stderr, "password is wrong") || strings.Contains(wrong.stderr+wrong.stdout, "not-the-password") {
+		t.Fatalf("renew with a wrong keystore password: exit %d, want %d\n%s", wrong.code, exitCredentials, wrong)
 	}
 
 	// renew, activating the new ETK.
@@ -743,7 +751,7 @@ func TestCLIRenewRevoke(t *testing.T) {
 
 	// renew --defer-activation, then "etkra ActivateETK" with a trace directory.
 	r = s.run(t, "renew", "--keystore", renewed.Keystore, "--accept", "--workdir", wd("c"), "--poll-interval", "100ms", "--defer-activation")
-	if r.code != 0 || !strings.Contains(r.stdout, "not activated yet: ehcert etkra ActivateETK --keystore") {
+	if r.code != 0 || !strings.Contains(r.stdout, "not activated yet: ehcert activate --workdir "+shellQuote(wd("c"))) {
 		t.Fatalf("renew --defer-activation:\n%s", r)
 	}
 	deferredKS := filepath.Join(wd("c"), "keystore.p12")
@@ -797,6 +805,40 @@ func TestCLIRenewRevoke(t *testing.T) {
 	}
 	if bytes.Contains(httpFile, []byte("keystore-pw")) || bytes.Contains(req, []byte("keystore-pw")) {
 		t.Errorf("the trace holds the keystore password")
+	}
+
+	// renew --defer-activation again, then "ehcert activate --workdir": the ETK is activated and the work
+	// directory records it.
+	r = s.run(t, "renew", "--keystore", deferredKS, "--accept", "--workdir", wd("d"), "--poll-interval", "100ms", "--defer-activation")
+	if r.code != 0 || !strings.Contains(r.stdout, "not activated yet") {
+		t.Fatalf("renew --defer-activation:\n%s", r)
+	}
+	var before, after struct {
+		PublicKeyIdentifier string
+		ToBeActivated       bool
+	}
+	s.runJSON(t, &before, "status", "--workdir", wd("d"))
+	if !before.ToBeActivated || before.PublicKeyIdentifier == "" {
+		t.Fatalf("status of a deferred renewal: %+v", before)
+	}
+	if reg := s.registration(t, before.PublicKeyIdentifier); reg.ETKStatus == "VALID_ACTIVE" {
+		t.Fatalf("the deferred ETK is active before ehcert activate: %+v", reg)
+	}
+	r = s.run(t, "activate", "--workdir", wd("d"))
+	if r.code != 0 || !strings.Contains(r.stdout, "(activated)") {
+		t.Fatalf("activate:\n%s", r)
+	}
+	if reg := s.registration(t, before.PublicKeyIdentifier); reg.ETKStatus != "VALID_ACTIVE" {
+		t.Errorf("after ehcert activate the ETK is %s", reg.ETKStatus)
+	}
+	s.runJSON(t, &after, "status", "--workdir", wd("d"))
+	if after.ToBeActivated {
+		t.Errorf("process.json still says not activated after ehcert activate: %+v", after)
+	}
+	// Activating a work directory that holds no renewal is refused before anything is sent.
+	r = s.run(t, "activate", "--workdir", wd("r"))
+	if r.code != exitUsage || !strings.Contains(r.stderr, "finished renewal") {
+		t.Errorf("activate of a revocation: exit %d, want %d:\n%s", r.code, exitUsage, r)
 	}
 }
 

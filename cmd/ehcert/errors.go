@@ -47,10 +47,12 @@ type exitStatus struct{ code int }
 
 func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-// workdirError ties an error of a process to its work directory, so that the advice names it.
+// workdirError ties an error of a process to its work directory, so that the advice names it. again is the
+// command that continues it ("resume" when empty).
 type workdirError struct {
-	dir string
-	err error
+	dir   string
+	err   error
+	again string
 }
 
 func (e *workdirError) Error() string { return e.err.Error() }
@@ -150,12 +152,15 @@ func isPlatformRefusal(err error) bool {
 
 // describe maps an error to its exit code and the lines to print: what failed, then what to do.
 func describe(err error) (int, []string) {
-	dir := "DIR"
+	dir, again := "DIR", "resume"
 	var wd *workdirError
 	if errors.As(err, &wd) {
 		dir = wd.dir
+		if wd.again != "" {
+			again = wd.again
+		}
 	}
-	resume := fmt.Sprintf("ehcert resume --workdir %s", shellQuote(dir))
+	resume := fmt.Sprintf("ehcert %s --workdir %s", again, shellQuote(dir))
 	var step *flows.StepError
 	hasStep := errors.As(err, &step)
 	var lines []string
@@ -177,7 +182,7 @@ func describe(err error) (int, []string) {
 		add("state saved; continue later with: %s", resume)
 		return exitPending, lines
 
-	case errors.As(err, &ue) || isCobraUsage(err) || isBadInput(err):
+	case errors.As(err, &ue) || isCobraUsage(err) || (isBadInput(err) && !isCredentialErr(err)):
 		lines = []string{err.Error()}
 		var pe *flows.ProcessExistsError
 		if errors.As(err, &pe) && !pe.Done {

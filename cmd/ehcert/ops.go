@@ -60,45 +60,35 @@ var opHelp = map[string]string{
 }
 
 func (a *app) certraCommand() *cobra.Command {
-	c := &cobra.Command{
-		Use:   "certra OPERATION",
-		Short: "Call one CertRA v2 operation",
-		Long: `certra calls one CertRA v2 operation and prints the response: the XML as received, or --json.
+	return a.serviceCommand(ehealth.CertRA, "certra", "CertRA", "Call one CertRA v2 operation",
+		`certra calls one CertRA v2 operation and prints the response: the XML as received, or --json.
 
 The request is built from flags, or read from --request FILE (XML of the operation's request element; its Id is
-kept, IssueInstant is set to now and any Signature is replaced).`,
-		Args: func(c *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usagef("certra needs an operation: %s", strings.Join(opNames(ehealth.CertRA), ", "))
-			}
-			return usagef("unknown CertRA operation %q; one of: %s", args[0], strings.Join(opNames(ehealth.CertRA), ", "))
-		},
-		RunE: func(*cobra.Command, []string) error { return nil },
-	}
-	for _, op := range ehealth.Operations() {
-		if op.Service == ehealth.CertRA {
-			c.AddCommand(a.opCommand(op))
-		}
-	}
-	return c
+kept, IssueInstant is set to now and any Signature is replaced).`)
 }
 
 func (a *app) etkraCommand() *cobra.Command {
+	return a.serviceCommand(ehealth.EtkRA, "etkra", "EtkRA", "Call one EtkRA v2 operation",
+		`etkra calls one EtkRA v2 operation, signed with the eHealth authentication key of --keystore, and prints
+the response: the XML as received, or --json.`)
+}
+
+// serviceCommand is "ehcert certra" or "ehcert etkra": one subcommand per operation of svc.
+func (a *app) serviceCommand(svc ehealth.Service, use, title, short, long string) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "etkra OPERATION",
-		Short: "Call one EtkRA v2 operation",
-		Long: `etkra calls one EtkRA v2 operation, signed with the eHealth authentication key of --keystore, and prints
-the response: the XML as received, or --json.`,
+		Use:   use + " OPERATION",
+		Short: short,
+		Long:  long,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usagef("etkra needs an operation: %s", strings.Join(opNames(ehealth.EtkRA), ", "))
+				return usagef("%s needs an operation: %s", use, strings.Join(opNames(svc), ", "))
 			}
-			return usagef("unknown EtkRA operation %q; one of: %s", args[0], strings.Join(opNames(ehealth.EtkRA), ", "))
+			return usagef("unknown %s operation %q; one of: %s", title, args[0], strings.Join(opNames(svc), ", "))
 		},
 		RunE: func(*cobra.Command, []string) error { return nil },
 	}
 	for _, op := range ehealth.Operations() {
-		if op.Service == ehealth.EtkRA {
+		if op.Service == svc {
 			c.AddCommand(a.opCommand(op))
 		}
 	}

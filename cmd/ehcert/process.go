@@ -238,7 +238,7 @@ func (a *app) printResult(s processSummary) error {
 		case s.Activated:
 			act = " (activated)"
 		case s.Kind == string(flows.KindRenew) && s.Keystore != "":
-			act = " (not activated yet: ehcert etkra ActivateETK --keystore " + shellQuote(s.Keystore) + ")"
+			act = " (not activated yet: ehcert activate --workdir " + shellQuote(s.Workdir) + ")"
 		}
 		fmt.Fprintf(w, "  ETK serial:    %s%s\n", s.EncryptionSerial, act)
 	}
@@ -326,7 +326,7 @@ keystore and protects the new one.
 
 With --defer-activation the new ETK is registered but left waiting for activation: senders keep encrypting to the
 old ETK until you activate the new one, once the new keystore is deployed, with
-  ehcert etkra ActivateETK --keystore WORKDIR/keystore.p12`,
+  ehcert activate --workdir WORKDIR`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -357,7 +357,7 @@ old ETK until you activate the new one, once the new keystore is deployed, with
 	}
 	addWorkdirFlag(c, &pf, false)
 	c.Flags().StringVar(&ksPath, "keystore", "", "the eHealth keystore (PKCS#12) whose certificate is renewed")
-	c.Flags().BoolVar(&deferActivation, "defer-activation", false, "register the new ETK but do not activate it (later: ehcert etkra ActivateETK --keystore WORKDIR/keystore.p12)")
+	c.Flags().BoolVar(&deferActivation, "defer-activation", false, "register the new ETK but do not activate it (later: ehcert activate --workdir WORKDIR)")
 	addContactFlags(c, &pf, false)
 	addRunFlags(c, &pf, true)
 	return c
@@ -497,6 +497,38 @@ func (a *app) resumeCommand() *cobra.Command {
 	}
 	addWorkdirFlag(c, &pf, true)
 	addRunFlags(c, &pf, true)
+	return c
+}
+
+func (a *app) activateCommand() *cobra.Command {
+	var pf processFlags
+	c := &cobra.Command{
+		Use:   "activate",
+		Short: "Activate the new ETK of a renewal run with --defer-activation",
+		Long: `activate sends ActivateETK for a finished renewal whose activation was deferred (renew --defer-activation),
+signed with the new key of the work directory's keystore, and records it in the work directory. Run it once the new
+keystore is deployed: senders then encrypt to the new ETK. An ETK already active is not an error; a renewal already
+activated sends nothing.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			store, err := a.store(&pf, "", true)
+			if err != nil {
+				return err
+			}
+			d, prog, err := a.deps(ctx, &pf, []string{"activate"}, false, true, false)
+			if err != nil {
+				return err
+			}
+			res, err := flows.Activate(ctx, store, d)
+			if err != nil {
+				prog.finish()
+				return &workdirError{dir: string(store), err: err, again: "activate"}
+			}
+			return a.finishProcess(string(store), prog, res, nil)
+		},
+	}
+	addWorkdirFlag(c, &pf, true)
 	return c
 }
 

@@ -147,6 +147,7 @@ PIN or password) on stderr.
 		a.revokeCommand(),
 		a.foreignerCommand(),
 		a.resumeCommand(),
+		a.activateCommand(),
 		a.statusCommand(),
 		a.certraCommand(),
 		a.etkraCommand(),
