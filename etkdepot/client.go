@@ -10,9 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/mail"
 	"net/url"
-	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/ehcert/ehcert/ehealth"
 	"github.com/ehcert/ehcert/etk"
 	depotapi "github.com/ehcert/ehcert/gen/etkdepot"
+	"github.com/ehcert/ehcert/soap"
 )
 
 // Default settings of a Client.
@@ -770,28 +770,20 @@ func checkKID(kid string) error {
 	return nil
 }
 
-// userAgentPart is the cookbook's pattern for each space-separated part of a User-Agent (§5.1.2), its typesetting
-// errors corrected the way package soap reads them: name/version, both non-empty.
-var userAgentPart = regexp.MustCompile(`^[A-Za-z0-9/-]+/[A-Za-z0-9_.-]+$`)
-
 // checkHeaders validates the tracing headers, once per Client (its fields do not change after the first call).
 func (c *Client) checkHeaders() error {
 	c.headersOnce.Do(func() { c.headersErr = c.validateHeaders() })
 	return c.headersErr
 }
 
+// validateHeaders applies package soap's reading of the cookbook's header rules (§5.1.2; the User-Agent is never
+// empty here).
 func (c *Client) validateHeaders() error {
-	ua := c.userAgent()
-	for _, part := range strings.Split(ua, " ") {
-		if !userAgentPart.MatchString(part) {
-			return &QueryError{Field: "User-Agent", Value: ua, Reason: "not name/version parts separated by single spaces (cookbook §5.1.2)"}
-		}
+	if ua := c.userAgent(); soap.ValidateUserAgent(ua) != nil {
+		return &QueryError{Field: "User-Agent", Value: ua, Reason: "not name/version parts separated by single spaces (cookbook §5.1.2)"}
 	}
-	if c.From != "" {
-		a, err := mail.ParseAddress(c.From)
-		if err != nil || a.Address != c.From || a.Name != "" {
-			return &QueryError{Field: "From", Value: c.From, Reason: "not a bare e-mail address (cookbook §5.1.2)"}
-		}
+	if soap.ValidateFrom(c.From) != nil {
+		return &QueryError{Field: "From", Value: c.From, Reason: "not a bare e-mail address (cookbook §5.1.2)"}
 	}
 	return nil
 }
@@ -817,7 +809,7 @@ func orderedQuery(v url.Values) string {
 	}
 	var rest []string
 	for k := range v {
-		if !contains(queryOrder, k) {
+		if !slices.Contains(queryOrder, k) {
 			rest = append(rest, k)
 		}
 	}
@@ -826,15 +818,6 @@ func orderedQuery(v url.Values) string {
 		add(k, v[k])
 	}
 	return b.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // editRequest is the request editor given to the generated client: JSON is asked for and the query parameters

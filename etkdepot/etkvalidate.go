@@ -58,7 +58,7 @@ func validateETK(ctx context.Context, raw []byte, want Identity, opts etk.Valida
 	if err != nil {
 		return time.Time{}, err
 	}
-	opts.Expect = &etk.Identity{Type: want.Type, Value: want.Value, ApplicationID: want.ApplicationID}
+	opts.Expect = &want
 	if err := e.ValidateContext(ctx, opts); err != nil {
 		return time.Time{}, err
 	}

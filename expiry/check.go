@@ -111,19 +111,14 @@ func Check(ctx context.Context, opts Options) (*Report, error) {
 		Items:         []Item{},
 		Findings:      []Finding{},
 	}
+	if fi, err := os.Stat(opts.KeystorePath); err == nil && fi.IsDir() {
+		r.Keystore = filepath.Join(opts.KeystorePath, WorkDirKeystore)
+		r.workDir = opts.KeystorePath
+	}
 	ks := opts.Keystore
 	if ks == nil {
-		var (
-			err  error
-			file string
-		)
-		ks, file, err = LoadKeystore(opts.KeystorePath, opts.Password)
-		if file != "" {
-			r.Keystore = file
-		}
-		if file != opts.KeystorePath {
-			r.workDir = opts.KeystorePath
-		}
+		var err error
+		ks, _, err = LoadKeystore(opts.KeystorePath, opts.Password)
 		if err != nil {
 			msg := "the keystore could not be read: " + err.Error()
 			action := "Check the keystore path and password."
@@ -134,10 +129,6 @@ func Check(ctx context.Context, opts Options) (*Report, error) {
 			r.finish()
 			return r, err
 		}
-	}
-	if fi, err := os.Stat(opts.KeystorePath); err == nil && fi.IsDir() {
-		r.Keystore = filepath.Join(opts.KeystorePath, WorkDirKeystore)
-		r.workDir = opts.KeystorePath
 	}
 
 	c := &checker{opts: &opts, now: now, r: r, ks: ks}
@@ -381,7 +372,7 @@ func (c *checker) depot(ctx context.Context) {
 		r.add(Finding{Status: Unknown, Message: "the ETK Depot was not asked: " + err.Error()})
 		return
 	}
-	res.Holder = etkdepot.Identity{Type: id.Type, Value: id.Value, ApplicationID: id.ApplicationID}.String()
+	res.Holder = id.String()
 	entries, err := c.opts.Depot.ETKs(ctx, id.Type, id.Value, id.ApplicationID)
 	var entry etkdepot.Entry
 	if err == nil {

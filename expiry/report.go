@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -224,11 +225,7 @@ func (r *Report) finish() {
 	}
 	// Most severe first; the order of discovery among equals.
 	fs := r.Findings
-	for i := 1; i < len(fs); i++ {
-		for j := i; j > 0 && fs[j].Status.severity() > fs[j-1].Status.severity(); j-- {
-			fs[j], fs[j-1] = fs[j-1], fs[j]
-		}
-	}
+	slices.SortStableFunc(fs, func(a, b Finding) int { return b.Status.severity() - a.Status.severity() })
 	r.Status = OK
 	if len(fs) > 0 {
 		r.Status = fs[0].Status

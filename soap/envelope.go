@@ -53,6 +53,10 @@ type bodyChild struct {
 	raw []byte
 	// ns are the namespace declarations in scope from the Envelope and Body start tags.
 	ns []xml.Attr
+	// statusRead reports that status holds the element's core:Status children, decoded while finding it (nil
+	// when it has none).
+	statusRead bool
+	status     *statusXML
 }
 
 // errNotSOAP reports a body whose root element is not a SOAP 1.1 Envelope.
@@ -60,7 +64,22 @@ var errNotSOAP = errors.New("not a SOAP 1.1 envelope")
 
 // splitEnvelope finds the only child of the SOAP Body in data with a streaming decoder. It returns errNotSOAP when
 // data is not a SOAP 1.1 envelope at all, and another error when the envelope is malformed.
-func splitEnvelope(data []byte) (*bodyChild, error) {
+//
+// With withStatus, the core:Status children of the Body child are decoded on the way (bodyChild.status), so that
+// the status costs no second reading of the body. When that decoding fails, data is read again without it and
+// interpret decodes the status from the Body child, as it did before (the same errors in the same order).
+func splitEnvelope(data []byte, withStatus bool) (*bodyChild, error) {
+	child, err := splitEnvelopeOnce(data, withStatus)
+	if errors.Is(err, errStatusOnTheWay) {
+		return splitEnvelopeOnce(data, false)
+	}
+	return child, err
+}
+
+// errStatusOnTheWay reports that the core:Status could not be decoded while finding the Body child.
+var errStatusOnTheWay = errors.New("core:Status not decoded on the way")
+
+func splitEnvelopeOnce(data []byte, withStatus bool) (*bodyChild, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	// Find the root element.
@@ -98,7 +117,7 @@ func splitEnvelope(data []byte) (*bodyChild, error) {
 		case xml.StartElement:
 			if t.Name.Space == ehealth.NSSOAP11 && t.Name.Local == "Body" {
 				ns.add(t.Attr)
-				return readBody(d, data, ns.attrs)
+				return readBody(d, data, ns.attrs, withStatus)
 			}
 			if err := d.Skip(); err != nil { // Header, or anything else before the Body
 				return nil, fmt.Errorf("reading envelope: %w", err)
@@ -110,7 +129,7 @@ func splitEnvelope(data []byte) (*bodyChild, error) {
 }
 
 // readBody reads the children of an open Body element.
-func readBody(d *xml.Decoder, data []byte, ns []xml.Attr) (*bodyChild, error) {
+func readBody(d *xml.Decoder, data []byte, ns []xml.Attr, withStatus bool) (*bodyChild, error) {
 	var child *bodyChild
 	for {
 		start := d.InputOffset()
@@ -123,19 +142,49 @@ func readBody(d *xml.Decoder, data []byte, ns []xml.Attr) (*bodyChild, error) {
 			if child != nil {
 				return nil, errors.New("the Body has more than one child element")
 			}
-			if err := d.Skip(); err != nil {
+			var status *statusXML
+			if withStatus {
+				if err := skipDecodingStatus(d, &status); err != nil {
+					return nil, errStatusOnTheWay
+				}
+			} else if err := d.Skip(); err != nil {
 				return nil, fmt.Errorf("reading Body: %w", err)
 			}
 			end := d.InputOffset()
 			if start < 0 || end > int64(len(data)) || start > end {
 				return nil, errors.New("reading Body: inconsistent offsets")
 			}
-			child = &bodyChild{name: t.Name, raw: data[start:end:end], ns: ns}
+			child = &bodyChild{name: t.Name, raw: data[start:end:end], ns: ns, status: status, statusRead: withStatus}
 		case xml.EndElement:
 			if child == nil {
 				return nil, errors.New("the Body is empty")
 			}
 			return child, nil
+		}
+	}
+}
+
+// skipDecodingStatus reads the rest of the element whose start tag d has just returned, as d.Skip does, and
+// decodes its core:Status children into *status the way xml.Unmarshal fills statusHolder (a later Status is decoded
+// into the same value).
+func skipDecodingStatus(d *xml.Decoder, status **statusXML) error {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Space == ehealth.NSCommonsCore && t.Name.Local == "Status" {
+				err = d.DecodeElement(status, &t)
+			} else {
+				err = d.Skip()
+			}
+			if err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
 		}
 	}
 }
@@ -261,7 +310,7 @@ func (s *statusXML) statusError(op string) *StatusError {
 func interpret(op ehealth.Operation, statusCode int, header http.Header, body []byte, resp any) (raw []byte, err error) {
 	name := opName(op)
 	ok2xx := statusCode >= 200 && statusCode < 300
-	child, perr := splitEnvelope(body)
+	child, perr := splitEnvelope(body, op.HasStatus)
 	if perr != nil {
 		if !ok2xx {
 			return body, &HTTPError{Operation: name, StatusCode: statusCode, ContentType: header.Get("Content-Type"),
@@ -299,14 +348,18 @@ func interpret(op ehealth.Operation, statusCode int, header http.Header, body []
 		decodeErr = child.decode(resp)
 	}
 	if op.HasStatus {
-		var sh statusHolder
-		if err := child.decode(&sh); err != nil {
-			return child.raw, &ProtocolError{Operation: name, Reason: "malformed core:Status", Err: err}
+		status := child.status
+		if !child.statusRead {
+			var sh statusHolder
+			if err := child.decode(&sh); err != nil {
+				return child.raw, &ProtocolError{Operation: name, Reason: "malformed core:Status", Err: err}
+			}
+			status = sh.Status
 		}
-		if sh.Status == nil || sh.Status.StatusCode == nil {
+		if status == nil || status.StatusCode == nil {
 			return child.raw, &ProtocolError{Operation: name, Reason: "the response has no core:Status/StatusCode"}
 		}
-		if se := sh.Status.statusError(name); se != nil {
+		if se := status.statusError(name); se != nil {
 			return child.raw, se
 		}
 	}

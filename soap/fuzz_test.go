@@ -159,10 +159,10 @@ func (b *bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // allocBound is the most a call may allocate (runtime.MemStats.TotalAlloc, cumulative, not live heap) for a
 // response body of n bytes: a fixed 1 MiB for the request, the HTTP machinery and the decoders' buffers,
 // plus 256 bytes per body byte. The per-byte part is what encoding/xml costs on the worst inputs, which are
-// bodies made of tiny elements: each one is tokenized three times (finding the Body child, decoding the
-// response type, decoding core:Status), and each tokenization boxes a token and copies its names (about 230
-// bytes for "<a/>"); in core:Status an "<Errors/>" also becomes a 56-byte struct in a growing slice.
-// TestCallAllocationBound measures these families at about 180 bytes per byte; the cost is linear in the
+// bodies made of tiny elements: each one is tokenized twice (finding the Body child while decoding core:Status,
+// then decoding the response type), and each tokenization boxes a token and copies its names (about 230
+// bytes for "<a/>"); in core:Status an "<Errors/>" also becomes a struct in a growing slice, twice.
+// TestCallAllocationBound measures these families at about 150 bytes per byte; the cost is linear in the
 // body size (no family grows faster), so a call allocates at most about 256 times Client.MaxResponseBytes
 // in total, whatever the server sends, and far less of it is live at any time.
 func allocBound(n int) uint64 { return 256*uint64(n) + 1<<20 }
