@@ -87,6 +87,23 @@ func (a *app) store(pf *processFlags, kind flows.Kind, mustExist bool) (flows.Di
 	return flows.DirStore(abs), nil
 }
 
+// startProcess creates the work directory of a new process of the given kind, builds its Deps (asking for the
+// eID and passwords it needs) and runs it with run, then prints the outcome.
+func (a *app) startProcess(ctx context.Context, pf *processFlags, kind flows.Kind, needEID, needPassword, confirm bool,
+	run func(flows.DirStore, *flows.Deps) (*flows.Result, error)) error {
+	store, err := a.store(pf, kind, false)
+	if err != nil {
+		return err
+	}
+	d, prog, err := a.deps(ctx, pf, flows.Steps(kind), needEID, needPassword, confirm)
+	if err != nil {
+		return err
+	}
+	a.say("%s: work directory %s", kind, store)
+	res, err := run(store, d)
+	return a.finishProcess(string(store), prog, res, err)
+}
+
 // deps builds what a process needs for this run.
 func (a *app) deps(ctx context.Context, pf *processFlags, steps []string, needEID, needPassword, confirm bool) (*flows.Deps, *progress, error) {
 	env, err := a.environment()
@@ -291,17 +308,9 @@ certificate is for you (natural person). A stopped process is continued with "eh
 			} else if appID != "" || orgName != "" {
 				return usagef("--app-id and --org-name need --org")
 			}
-			store, err := a.store(&pf, flows.KindCreate, false)
-			if err != nil {
-				return err
-			}
-			d, prog, err := a.deps(ctx, &pf, flows.Steps(flows.KindCreate), true, true, true)
-			if err != nil {
-				return err
-			}
-			a.say("create: work directory %s", store)
-			res, err := flows.Create(ctx, store, req, d)
-			return a.finishProcess(string(store), prog, res, err)
+			return a.startProcess(ctx, &pf, flows.KindCreate, true, true, true, func(store flows.DirStore, d *flows.Deps) (*flows.Result, error) {
+				return flows.Create(ctx, store, req, d)
+			})
 		},
 	}
 	addWorkdirFlag(c, &pf, false)
@@ -342,17 +351,9 @@ old ETK until you activate the new one, once the new keystore is deployed, with
 				ct := pf.contact
 				req.Contact = &ct
 			}
-			store, err := a.store(&pf, flows.KindRenew, false)
-			if err != nil {
-				return err
-			}
-			d, prog, err := a.deps(ctx, &pf, flows.Steps(flows.KindRenew), true, true, false)
-			if err != nil {
-				return err
-			}
-			a.say("renew: work directory %s", store)
-			res, err := flows.Renew(ctx, store, req, d)
-			return a.finishProcess(string(store), prog, res, err)
+			return a.startProcess(ctx, &pf, flows.KindRenew, true, true, false, func(store flows.DirStore, d *flows.Deps) (*flows.Result, error) {
+				return flows.Renew(ctx, store, req, d)
+			})
 		},
 	}
 	addWorkdirFlag(c, &pf, false)
@@ -402,17 +403,9 @@ func (a *app) revokeCommand() *cobra.Command {
 				}
 				req.Certificate = k.Chain()[0]
 			}
-			store, err := a.store(&pf, flows.KindRevoke, false)
-			if err != nil {
-				return err
-			}
-			d, prog, err := a.deps(ctx, &pf, flows.Steps(flows.KindRevoke), true, false, false)
-			if err != nil {
-				return err
-			}
-			a.say("revoke: work directory %s", store)
-			res, err := flows.Revoke(ctx, store, req, d)
-			return a.finishProcess(string(store), prog, res, err)
+			return a.startProcess(ctx, &pf, flows.KindRevoke, true, false, false, func(store flows.DirStore, d *flows.Deps) (*flows.Result, error) {
+				return flows.Revoke(ctx, store, req, d)
+			})
 		},
 	}
 	addWorkdirFlag(c, &pf, false)
@@ -443,17 +436,9 @@ signed with an eID.`,
 				return err
 			}
 			req.Contact = pf.contact
-			store, err := a.store(&pf, flows.KindForeigner, false)
-			if err != nil {
-				return err
-			}
-			d, prog, err := a.deps(ctx, &pf, flows.Steps(flows.KindForeigner), false, true, true)
-			if err != nil {
-				return err
-			}
-			a.say("foreigner: work directory %s", store)
-			res, err := flows.Foreigner(ctx, store, req, d)
-			return a.finishProcess(string(store), prog, res, err)
+			return a.startProcess(ctx, &pf, flows.KindForeigner, false, true, true, func(store flows.DirStore, d *flows.Deps) (*flows.Result, error) {
+				return flows.Foreigner(ctx, store, req, d)
+			})
 		},
 	}
 	addWorkdirFlag(c, &pf, false)
