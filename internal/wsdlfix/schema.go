@@ -809,19 +809,27 @@ func parseElement(n *node, f *schemaFile, global bool) (*elementDecl, error) {
 	return e, nil
 }
 
+// typeHeader checks the attributes of a complexType or simpleType declaration (only "name", and only when named)
+// and returns its name and documentation.
+func typeHeader(n *node, f *schemaFile, named bool) (qname, string, error) {
+	var name qname
+	if named {
+		if err := n.checkAttrs("name"); err != nil {
+			return qname{}, "", err
+		}
+		name = qname{f.tns, n.attrOr("name", "")}
+	} else if err := n.checkAttrs(); err != nil {
+		return qname{}, "", err
+	}
+	doc, err := documentation(n)
+	return name, doc, err
+}
+
 // parseComplexType reads a named complexType or the anonymous one of a global element.
 func (set *schemaSet) parseComplexType(n *node, f *schemaFile, named bool) (*complexType, error) {
 	ct := &complexType{node: n, file: f}
-	if named {
-		if err := n.checkAttrs("name"); err != nil {
-			return nil, err
-		}
-		ct.name = qname{f.tns, n.attrOr("name", "")}
-	} else if err := n.checkAttrs(); err != nil {
-		return nil, err
-	}
 	var err error
-	if ct.doc, err = documentation(n); err != nil {
+	if ct.name, ct.doc, err = typeHeader(n, f, named); err != nil {
 		return nil, err
 	}
 	for _, c := range n.children {
@@ -1051,16 +1059,8 @@ func parseAttribute(n *node, f *schemaFile, global bool) (*attrDecl, error) {
 
 func parseSimpleType(n *node, f *schemaFile, named bool) (*simpleType, error) {
 	st := &simpleType{node: n, file: f}
-	if named {
-		if err := n.checkAttrs("name"); err != nil {
-			return nil, err
-		}
-		st.name = qname{f.tns, n.attrOr("name", "")}
-	} else if err := n.checkAttrs(); err != nil {
-		return nil, err
-	}
 	var err error
-	if st.doc, err = documentation(n); err != nil {
+	if st.name, st.doc, err = typeHeader(n, f, named); err != nil {
 		return nil, err
 	}
 	for _, c := range n.children {
